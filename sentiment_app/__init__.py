@@ -1,0 +1,22 @@
+"""Sentiment analysis with recurrent networks: train, predict, explain, serve."""
+
+from sentiment_app.checkpoint import ModelLoadError
+from sentiment_app.inference import (
+    EmptyTextError,
+    Prediction,
+    Predictor,
+    available_models,
+    load_predictor,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EmptyTextError",
+    "ModelLoadError",
+    "Prediction",
+    "Predictor",
+    "__version__",
+    "available_models",
+    "load_predictor",
+]

@@ -1,0 +1,158 @@
+"""The predictor: the one place that runs models for users (Python API, CLIs, web app)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sentiment_app.checkpoint import LoadedModel, ModelLoadError, load_model_dir
+from sentiment_app.tokenization import pad_batch
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODELS_DIR = PACKAGE_ROOT / "assets" / "models"
+DEFAULT_BATCH_SIZE = 64
+
+
+def models_dir() -> Path:
+    """Where bare model names are looked up: $SENTIMENT_APP_MODELS, else assets/models/."""
+    return Path(os.environ.get("SENTIMENT_APP_MODELS", DEFAULT_MODELS_DIR))
+
+
+@torch.inference_mode()
+def batched_probabilities(model: torch.nn.Module, id_lists: Sequence[Sequence[int]],
+                          padding_id: int, batch_size: int = DEFAULT_BATCH_SIZE) -> torch.Tensor:
+    """Softmax outputs (num_texts, num_labels) in input order. Texts of similar length are
+    batched together, so that little time goes into padding (which never changes a result)."""
+    order = sorted(range(len(id_lists)), key=lambda index: len(id_lists[index]))
+    result = torch.empty(len(id_lists), len(model.config.labels))
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        batch = pad_batch([id_lists[index] for index in chunk], padding_id)
+        logits = model(batch.token_ids, batch.lengths)  # (chunk, num_labels)
+        result[chunk] = torch.softmax(logits.float(), dim=-1)
+    return result
+
+
+class EmptyTextError(ValueError):
+    """Raised for texts with nothing to classify (empty, or whitespace and controls only)."""
+
+
+@dataclass
+class Prediction:
+    label: str
+    probabilities: dict[str, float]  # label -> probability; they sum to 1
+    num_tokens: int = 0  # tokens the model read (after truncation)
+    truncated: bool = False  # True when the text was longer than the model's max_length
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def confidence(self) -> float:
+        return self.probabilities[self.label]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "probabilities": dict(self.probabilities)}
+
+
+def resolve_model_path(name_or_path: str | os.PathLike) -> Path:
+    """A directory path as given, or a bare name looked up under `models_dir()`."""
+    candidate = Path(name_or_path)
+    if candidate.is_dir():
+        return candidate
+    if isinstance(name_or_path, str) and name_or_path and os.sep not in name_or_path:
+        named = models_dir() / name_or_path
+        if named.is_dir():
+            return named
+        available = available_models()
+        hint = f"; available: {', '.join(available)}" if available else ""
+        raise ModelLoadError(f"no model named {name_or_path!r} in {models_dir()}{hint}")
+    raise ModelLoadError(f"{candidate}: no such model directory")
+
+
+def available_models(directory: Path | None = None) -> list[str]:
+    """Names of the model directories (those with a config.json) under `directory`."""
+    root = Path(directory) if directory is not None else models_dir()
+    if not root.is_dir():
+        return []
+    return sorted(
+        child.name
+        for child in root.iterdir()
+        if child.is_dir() and not child.name.startswith(".") and (child / "config.json").is_file()
+    )
+
+
+class Predictor:
+    """Scores texts with one trained model. Thread-safe for concurrent `predict` calls."""
+
+    def __init__(self, loaded: LoadedModel, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        self.loaded = loaded
+        self.model = loaded.model
+        self.encoder = loaded.encoder
+        self.labels = list(loaded.config.model.labels)
+        self.batch_size = batch_size
+
+    @property
+    def name(self) -> str:
+        return self.loaded.config.name
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.loaded.metrics
+
+    @property
+    def max_length(self) -> int | None:
+        return self.encoder.max_length
+
+    def encode(self, texts: Sequence[str]) -> tuple[list[list[int]], list[bool]]:
+        """Token ids and a was-truncated flag per text."""
+        if isinstance(texts, str):
+            raise TypeError("predict() takes a list of texts, not a single string")
+        encodings = self.encoder.encode([str(text) for text in texts])
+        return ([encoding.ids for encoding in encodings],
+                [bool(encoding.overflowing) for encoding in encodings])
+
+    def probabilities(self, id_lists: Sequence[Sequence[int]]) -> torch.Tensor:
+        """(num_texts, num_labels) probabilities, in input order."""
+        return batched_probabilities(self.model, id_lists, self.encoder.padding_id,
+                                     self.batch_size)
+
+    def predict_or_skip(self, texts: Sequence[str]) -> list[Prediction | None]:
+        """One Prediction per text, in order, with None for texts that have no tokens
+        (empty, or only whitespace and control characters)."""
+        id_lists, truncated = self.encode(texts)
+        scorable = [index for index, ids in enumerate(id_lists) if ids]
+        rows = self.probabilities([id_lists[index] for index in scorable]).tolist()
+        predictions: list[Prediction | None] = [None] * len(id_lists)
+        for index, row in zip(scorable, rows):
+            best = max(range(len(row)), key=row.__getitem__)
+            predictions[index] = Prediction(
+                label=self.labels[best],
+                probabilities=dict(zip(self.labels, row)),
+                num_tokens=len(id_lists[index]),
+                truncated=truncated[index],
+            )
+        return predictions
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """One Prediction per text, in order; EmptyTextError names any text with no tokens."""
+        predictions = self.predict_or_skip(texts)
+        empty = [index for index, prediction in enumerate(predictions) if prediction is None]
+        if empty:
+            shown = ", ".join(str(index) for index in empty[:10])
+            raise EmptyTextError(
+                f"nothing to classify in text{'s' if len(empty) > 1 else ''} at index {shown}"
+                f"{' ...' if len(empty) > 10 else ''}: the text is empty or only whitespace"
+            )
+        return predictions
+
+    def predict_one(self, text: str) -> Prediction:
+        return self.predict([text])[0]
+
+
+def load_predictor(name_or_path: str | os.PathLike, batch_size: int = DEFAULT_BATCH_SIZE) -> Predictor:
+    """Load a model directory (or a shipped model by name, e.g. "bilstm") for inference."""
+    return Predictor(load_model_dir(resolve_model_path(name_or_path)), batch_size=batch_size)

@@ -1,0 +1,179 @@
+"""The classifiers: a recurrent family (Elman RNN, LSTM, GRU; one or two directions) and a bag of
+embeddings baseline. Only `nn.Module`s live here.
+
+Padding never changes a result, and no packed sequences are needed for that. Texts are
+right-padded, so a left-to-right recurrence reaches every real token before any padding:
+
+    ids      the film was great [PAD] [PAD]     length 4
+    forward  h1   h2   h3   h4    .     .       -> read h4 at position length - 1
+
+The right-to-left direction reads each text reversed *within its own length*, which puts the
+padding at the end again, so the same rule holds:
+
+    reversed great was film the [PAD] [PAD]
+    backward h1'  h2'  h3' h4'    .     .       -> h4' has read the whole text, right to left
+
+Both directions then run on torch's fused kernel over a plain padded tensor.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from sentiment_app.config import ModelConfig
+
+RECURRENT_LAYERS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+def valid_mask(lengths: torch.Tensor, max_length: int) -> torch.Tensor:
+    """(batch, max_length) True where a position holds a real token."""
+    positions = torch.arange(max_length, device=lengths.device)
+    return positions[None, :] < lengths[:, None]
+
+
+def reverse_within_lengths(sequences: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each sequence's first `length` steps, leaving padding in place (an involution).
+
+    sequences: (batch, time, features); lengths: (batch,)
+    """
+    time_steps = sequences.shape[1]
+    positions = torch.arange(time_steps, device=sequences.device)
+    source = lengths[:, None] - 1 - positions[None, :]  # (batch, time)
+    source = torch.where(source >= 0, source, positions[None, :])
+    return sequences.gather(1, source[:, :, None].expand_as(sequences))
+
+
+def select_steps(sequences: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
+    """sequences (batch, time, features), steps (batch,) -> (batch, features) at those steps."""
+    index = steps[:, None, None].expand(-1, 1, sequences.shape[2])
+    return sequences.gather(1, index).squeeze(1)
+
+
+def masked_pool(sequences: torch.Tensor, mask: torch.Tensor, mode: str) -> torch.Tensor:
+    """Max or mean over the real positions: (batch, time, features) -> (batch, features)."""
+    if mode == "max":
+        return sequences.masked_fill(~mask[:, :, None], float("-inf")).amax(dim=1)
+    counts = mask.sum(dim=1, keepdim=True).to(sequences.dtype)  # (batch, 1)
+    return (sequences * mask[:, :, None].to(sequences.dtype)).sum(dim=1) / counts
+
+
+def check_lengths(token_ids: torch.Tensor, lengths: torch.Tensor) -> None:
+    if token_ids.dim() != 2 or lengths.shape != token_ids.shape[:1]:
+        raise ValueError("expected token_ids (batch, time) and lengths (batch,)")
+    if lengths.numel() and (int(lengths.min()) < 1 or int(lengths.max()) > token_ids.shape[1]):
+        raise ValueError("every length must be between 1 and the padded width")
+
+
+class RecurrentClassifier(nn.Module):
+    """Embedding -> stacked recurrent layers (one or two directions) -> pooled state -> logits.
+
+    With cell "rnn" each direction is the seed's Elman network,
+    h_t = tanh(W_h x_t + U_h h_{t-1} + b_h), and the output layer is y = W_y h + b_y.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        hidden, directions = config.hidden_dim, config.num_directions
+        self.embedding = nn.Embedding(
+            config.vocab_size, config.embedding_dim, padding_idx=config.padding_id
+        )
+        layer_class = RECURRENT_LAYERS[config.cell]
+        # layers[depth][direction]: direction 0 reads left to right, 1 right to left.
+        self.layers = nn.ModuleList(
+            nn.ModuleList(
+                layer_class(
+                    config.embedding_dim if depth == 0 else hidden * directions,
+                    hidden,
+                    batch_first=True,
+                )
+                for _ in range(directions)
+            )
+            for depth in range(config.num_layers)
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.output = nn.Linear(hidden * directions, len(config.labels))  # W_y, b_y
+        self.reset_recurrent_parameters()
+
+    def reset_recurrent_parameters(self) -> None:
+        """Orthogonal recurrent weights (steady gradient flow); LSTM forget-gate bias of 1."""
+        hidden = self.config.hidden_dim
+        for name, parameter in self.layers.named_parameters():
+            if "weight_hh" in name:
+                for gate in parameter.data.split(hidden, dim=0):
+                    nn.init.orthogonal_(gate)
+            elif self.config.cell == "lstm" and "bias_ih" in name:
+                parameter.data[hidden : 2 * hidden].fill_(1.0)  # gates ordered i, f, g, o
+
+    def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """token_ids (batch, time), lengths (batch,) -> logits (batch, num_labels)."""
+        check_lengths(token_ids, lengths)
+        return self.forward_embedded(self.embedding(token_ids), lengths)
+
+    def forward_embedded(self, embedded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """embedded (batch, time, embedding_dim) -> logits; lets explanations take input grads."""
+        features = self.encode(embedded, lengths)  # (batch, directions * hidden)
+        return self.output(self.dropout(features))
+
+    def run_layers(self, embedded: torch.Tensor, lengths: torch.Tensor) -> list[torch.Tensor]:
+        """Outputs of the top layer per direction, each (batch, time, hidden) in its own reading
+        order: the backward direction's step t is the t-th token counted from the text's end."""
+        inputs = self.dropout(embedded)
+        for depth, directions in enumerate(self.layers):
+            outputs = []
+            for direction, layer in enumerate(directions):
+                reading = inputs if direction == 0 else reverse_within_lengths(inputs, lengths)
+                states, _ = layer(reading)  # (batch, time, hidden)
+                outputs.append(states)
+            if depth + 1 < len(self.layers):
+                aligned = [outputs[0]] + [reverse_within_lengths(o, lengths) for o in outputs[1:]]
+                inputs = self.dropout(torch.cat(aligned, dim=2))  # (batch, time, dirs * hidden)
+        return outputs
+
+    def encode(self, embedded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        outputs = self.run_layers(embedded, lengths)
+        if self.config.pooling == "last":
+            last = lengths - 1
+            return torch.cat([select_steps(states, last) for states in outputs], dim=1)
+        aligned = [outputs[0]] + [reverse_within_lengths(o, lengths) for o in outputs[1:]]
+        sequence = torch.cat(aligned, dim=2)  # (batch, time, dirs * hidden)
+        return masked_pool(sequence, valid_mask(lengths, sequence.shape[1]), self.config.pooling)
+
+
+class BagOfEmbeddingsClassifier(nn.Module):
+    """The baseline: word order ignored. Pooled embeddings -> hidden layer -> logits."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(
+            config.vocab_size, config.embedding_dim, padding_idx=config.padding_id
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.hidden = nn.Linear(config.embedding_dim, config.hidden_dim)
+        self.output = nn.Linear(config.hidden_dim, len(config.labels))
+
+    def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        check_lengths(token_ids, lengths)
+        return self.forward_embedded(self.embedding(token_ids), lengths)
+
+    def forward_embedded(self, embedded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        mask = valid_mask(lengths, embedded.shape[1])
+        pooled = masked_pool(self.dropout(embedded), mask, self.config.pooling)  # (batch, emb)
+        hidden = torch.relu(self.hidden(pooled))  # (batch, hidden_dim)
+        return self.output(self.dropout(hidden))
+
+
+Classifier = RecurrentClassifier | BagOfEmbeddingsClassifier
+
+
+def build_model(config: ModelConfig) -> Classifier:
+    """The module a config describes, freshly initialised."""
+    if config.architecture == "bag-of-embeddings":
+        return BagOfEmbeddingsClassifier(config)
+    return RecurrentClassifier(config)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(parameter.numel() for parameter in model.parameters())

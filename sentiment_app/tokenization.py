@@ -1,0 +1,117 @@
+"""Train, save, load and apply the subword tokenizer (Hugging Face `tokenizers`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+from sentiment_app.config import TokenizerConfig
+
+PAD_TOKEN = "[PAD]"
+UNK_TOKEN = "[UNK]"
+SPECIAL_TOKENS = [PAD_TOKEN, UNK_TOKEN]
+ALGORITHMS = ("wordpiece", "bpe")
+
+
+def build_normalizer() -> normalizers.Normalizer:
+    """NFKC, control characters removed, CJK characters split apart, then lower case."""
+    return normalizers.Sequence(
+        [
+            normalizers.NFKC(),
+            normalizers.BertNormalizer(
+                clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False
+            ),
+            normalizers.Lowercase(),
+        ]
+    )
+
+
+def train_tokenizer(texts: Iterable[str], config: TokenizerConfig) -> Tokenizer:
+    """Learn a WordPiece or BPE vocabulary from `texts` (the training split only)."""
+    if config.algorithm == "wordpiece":
+        tokenizer = Tokenizer(models.WordPiece(unk_token=UNK_TOKEN))
+        tokenizer.decoder = decoders.WordPiece()
+        trainer = trainers.WordPieceTrainer(
+            vocab_size=config.vocab_size,
+            min_frequency=config.min_frequency,
+            special_tokens=SPECIAL_TOKENS,
+        )
+    elif config.algorithm == "bpe":
+        tokenizer = Tokenizer(models.BPE(unk_token=UNK_TOKEN, continuing_subword_prefix="##"))
+        tokenizer.decoder = decoders.WordPiece()
+        trainer = trainers.BpeTrainer(
+            vocab_size=config.vocab_size,
+            min_frequency=config.min_frequency,
+            special_tokens=SPECIAL_TOKENS,
+            continuing_subword_prefix="##",
+        )
+    else:
+        raise ValueError(f"unknown tokenizer {config.algorithm!r}; choose from {ALGORITHMS}")
+    tokenizer.normalizer = build_normalizer()
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    tokenizer.enable_truncation(max_length=config.max_length)
+    return tokenizer
+
+
+def load_tokenizer(path: Path) -> Tokenizer:
+    try:
+        return Tokenizer.from_file(str(path))
+    except Exception as error:  # tokenizers raises a bare Exception on bad files
+        raise ValueError(f"{path}: not a valid tokenizer.json ({error})") from error
+
+
+@dataclass
+class EncodedBatch:
+    """Right-padded ids ready for a model."""
+
+    token_ids: torch.Tensor  # (batch, time) int64, padded with the [PAD] id
+    lengths: torch.Tensor  # (batch,) int64, real tokens per text
+
+
+class TextEncoder:
+    """Texts -> token ids through a trained tokenizer, with [PAD] looked up, never assumed."""
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.padding_id = self.required_id(PAD_TOKEN)
+        self.unknown_id = self.required_id(UNK_TOKEN)
+
+    def required_id(self, token: str) -> int:
+        token_id = self.tokenizer.token_to_id(token)
+        if token_id is None:
+            raise ValueError(f"tokenizer has no {token} token")
+        return token_id
+
+    @property
+    def vocab_size(self) -> int:
+        return self.tokenizer.get_vocab_size()
+
+    @property
+    def max_length(self) -> int | None:
+        truncation = self.tokenizer.truncation
+        return truncation["max_length"] if truncation else None
+
+    def encode_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return [encoding.ids for encoding in self.tokenizer.encode_batch(list(texts))]
+
+    def encode(self, texts: Sequence[str]):
+        """The tokenizers `Encoding`s (ids, tokens, character offsets) of `texts`."""
+        return self.tokenizer.encode_batch(list(texts))
+
+    def pad(self, id_lists: Sequence[Sequence[int]]) -> EncodedBatch:
+        return pad_batch(id_lists, self.padding_id)
+
+
+def pad_batch(id_lists: Sequence[Sequence[int]], padding_id: int) -> EncodedBatch:
+    """Right-pad id lists to the longest one: ids (batch, longest), lengths (batch,)."""
+    lengths = torch.tensor([len(ids) for ids in id_lists], dtype=torch.long)
+    width = int(lengths.max()) if len(id_lists) else 0
+    token_ids = torch.full((len(id_lists), width), padding_id, dtype=torch.long)
+    for row, ids in enumerate(id_lists):
+        token_ids[row, : len(ids)] = torch.as_tensor(ids, dtype=torch.long)
+    return EncodedBatch(token_ids=token_ids, lengths=lengths)

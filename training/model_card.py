@@ -1,0 +1,110 @@
+"""The README.md model card written into every model directory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sentiment_app.config import ModelDirConfig
+
+CELL_NAMES = {"rnn": "Elman RNN (SimpleRNN)", "lstm": "LSTM", "gru": "GRU"}
+
+
+def describe_architecture(config: ModelDirConfig) -> str:
+    model = config.model
+    if model.architecture == "bag-of-embeddings":
+        return (f"Bag of embeddings: {model.embedding_dim}-dim token embeddings, {model.pooling} "
+                f"over the text (word order ignored), a {model.hidden_dim}-unit ReLU layer, "
+                f"then {len(model.labels)} logits.")
+    direction = "bidirectional" if model.bidirectional else "left-to-right"
+    pooled = {"last": "the final hidden state of each direction",
+              "max": "the element-wise max of the hidden states over the text",
+              "mean": "the mean of the hidden states over the text"}[model.pooling]
+    return (f"{CELL_NAMES[model.cell]}, {direction}, {model.num_layers} layer(s) of "
+            f"{model.hidden_dim} units per direction over {model.embedding_dim}-dim embeddings; "
+            f"the classifier reads {pooled}. Dropout {model.dropout}.")
+
+
+def render_model_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
+    test, validation = metrics["test"], metrics["validation"]
+    dataset = metrics["dataset"]
+    matrix = test["confusion_matrix"]
+    labels = test["confusion_matrix_labels"]
+    embeddings = config.embeddings
+    history_rows = "\n".join(
+        f"| {row['epoch']} | {row['train_loss']:.4f} | {row['train_accuracy']:.4f} "
+        f"| {row['validation_accuracy']:.4f} | {row['gradient_norm_mean']:.2f} "
+        f"| {row['samples_per_second']:,.0f} |"
+        for row in metrics["history"]
+    )
+    confusion_rows = "\n".join(
+        f"| **{labels[i]}** | " + " | ".join(str(count) for count in matrix[i]) + " |"
+        for i in range(len(labels))
+    )
+    return f"""---
+license: apache-2.0
+library_name: pytorch
+pipeline_tag: text-classification
+tags: [sentiment-analysis, {config.model.cell if config.model.architecture == 'recurrent' else 'bag-of-embeddings'}, safetensors]
+datasets: [{dataset['name']}]
+metrics: [accuracy, f1]
+---
+
+# {config.name}: sentiment classifier
+
+{describe_architecture(config)}
+
+- **Labels:** {', '.join(config.model.labels)}
+- **Parameters:** {metrics['parameters']:,}; weights stored as {config.weights_dtype} in `model.safetensors`
+- **Tokenizer:** {config.tokenizer.algorithm}, {config.model.vocab_size:,} tokens trained on the
+  training split only, NFKC + lower case, texts cut at {config.tokenizer.max_length} tokens
+- **Embeddings:** {embeddings['description'] if embeddings else 'trained from random initialisation'}
+
+## Results on `{dataset['name']}`
+
+| split | examples | accuracy | macro-F1 |
+|---|---|---|---|
+| validation | {validation['num_examples']:,} | {validation['accuracy']:.4f} | {validation['macro_f1']:.4f} |
+| test | {test['num_examples']:,} | {test['accuracy']:.4f} | {test['macro_f1']:.4f} |
+
+The test split was used once, after training; early stopping and model selection used the
+validation split only (best epoch: {metrics['best_epoch']}).
+
+Test confusion matrix (rows: true label, columns: predicted):
+
+| | {' | '.join(labels)} |
+|---|{'---|' * len(labels)}
+{confusion_rows}
+
+## Training
+
+Made with this command (seed {metrics['seed']}, {metrics['training_seconds']:.1f} s on CPU):
+
+```bash
+{metrics['command']}
+```
+
+Adam (learning rate {metrics['training']['learning_rate']}), batch size
+{metrics['training']['batch_size']}, gradient-norm clipping at {metrics['training']['clip_norm']},
+early stopping after {metrics['training']['patience']} epochs without a better validation accuracy.
+
+| epoch | train loss | train accuracy | validation accuracy | mean gradient norm | samples/s |
+|---|---|---|---|---|---|
+{history_rows}
+
+Data: {'; '.join(dataset['notes'])}. Splits: {dataset['sizes']['train']:,} train /
+{dataset['sizes']['validation']:,} validation / {dataset['sizes']['test']:,} test;
+fingerprint `{dataset['fingerprint'][:16]}`.
+
+## Use
+
+```python
+from sentiment_app import load_predictor
+predictor = load_predictor("path/to/{config.name}")
+print(predictor.predict(["A gripping, beautifully acted film."])[0].label)
+```
+
+## Limitations
+
+Trained on short English movie-review sentences; expect lower accuracy on other domains, long
+texts, sarcasm and other languages. It reads at most {config.tokenizer.max_length} tokens.
+"""

@@ -1,0 +1,310 @@
+"""`sentiment-train`: data -> tokenizer -> model -> fit -> model directory (and a comparison)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tokenizers import Tokenizer
+
+import sentiment_app
+from sentiment_app.atomic import atomic_write_text
+from sentiment_app.checkpoint import save_model_dir
+from sentiment_app.config import MODEL_PRESETS, POOLINGS, ModelConfig, ModelDirConfig, TokenizerConfig, preset
+from sentiment_app.models import build_model, count_parameters
+from sentiment_app.tokenization import ALGORITHMS, PAD_TOKEN, TextEncoder, train_tokenizer
+from training.data import REGISTERED_DATASETS, DatasetError, SentimentSplits, load_splits
+from training.evaluate import comparison_markdown, comparison_rows
+from training.model_card import render_model_card
+from training.resume import (ResumeError, checkpoint_dir, read_checkpoint, remove_checkpoint,
+                             restore_trainer, save_checkpoint)
+from training.trainer import EncodedSplit, Trainer, TrainingConfig, evaluate_split
+
+DEFAULT_SPLIT_SEED = 13
+
+# Training settings that suit each registered model; command-line flags override them.
+TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
+    "simple-rnn": {"learning_rate": 1e-3},
+    "lstm": {"learning_rate": 2e-3},
+    "bilstm": {"learning_rate": 2e-3},
+    "gru": {"learning_rate": 2e-3},
+    "bag-of-embeddings": {"learning_rate": 3e-3},
+}
+
+EPILOG = """examples:
+  sentiment-train --model bilstm --out runs/bilstm
+  sentiment-train --models simple-rnn,lstm,bilstm,gru,bag-of-embeddings --out runs/all
+  sentiment-train --model gru --dataset reviews.csv --text-column review --label-column stars
+  sentiment-train --model lstm --dataset imdb --max-length 400 --out runs/imdb-lstm
+
+Each model directory holds config.json, tokenizer.json, model.safetensors, metrics.json and a
+README.md model card. With --models, each model goes to OUT/<name>/ and OUT gets
+comparison.md and comparison.json. Interrupted runs continue with --resume.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sentiment-train",
+        description="Train recurrent sentiment classifiers and save them as model directories.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--model", default=None,
+                       help=f"model to train: {', '.join(MODEL_PRESETS)} (default: bilstm)")
+    which.add_argument("--models", default=None,
+                       help="several models, comma-separated, trained on the same data in one run")
+    parser.add_argument("--dataset", default="rt-snippets",
+                        help=f"{', '.join(REGISTERED_DATASETS)}, or a .csv/.tsv/.jsonl/.parquet "
+                             "file (default: rt-snippets, which works offline)")
+    parser.add_argument("--text-column", default="text", help="text column of a local file")
+    parser.add_argument("--label-column", default="label",
+                        help="label column of a local file: 0/1 or negative/positive")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output model directory (with --models: parent directory); "
+                             "default runs/<model>")
+    parser.add_argument("--seed", type=int, default=13, help="seed for weights, dropout, batches")
+    parser.add_argument("--split-seed", type=int, default=DEFAULT_SPLIT_SEED,
+                        help="seed of the train/validation/test split, kept apart from --seed so "
+                             "that runs with different seeds are tested on the same texts")
+    hyper = parser.add_argument_group("training")
+    hyper.add_argument("--epochs", type=int, help="maximum epochs (default 15)")
+    hyper.add_argument("--batch-size", type=int, help="default 64")
+    hyper.add_argument("--learning-rate", type=float, help="Adam learning rate (default per model)")
+    hyper.add_argument("--weight-decay", type=float, help="default 0")
+    hyper.add_argument("--clip-norm", type=float, help="max gradient norm (default 5.0)")
+    hyper.add_argument("--patience", type=int, help="early-stopping patience in epochs (default 3)")
+    arch = parser.add_argument_group("model")
+    arch.add_argument("--embedding-dim", type=int)
+    arch.add_argument("--hidden-dim", type=int)
+    arch.add_argument("--num-layers", type=int)
+    arch.add_argument("--dropout", type=float)
+    arch.add_argument("--pooling", choices=POOLINGS)
+    arch.add_argument("--weights-dtype", choices=("float32", "float16"), default="float32",
+                      help="dtype of the saved weights (float16 halves the size)")
+    tok = parser.add_argument_group("tokenizer")
+    tok.add_argument("--tokenizer", choices=ALGORITHMS, default="wordpiece")
+    tok.add_argument("--vocab-size", type=int, default=8000)
+    tok.add_argument("--min-frequency", type=int, default=2)
+    tok.add_argument("--max-length", type=int, default=256, help="tokens kept per text")
+    run = parser.add_argument_group("run")
+    run.add_argument("--threads", type=int, help="CPU threads for torch (default: all cores)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue from the checkpoint an interrupted run left")
+    run.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
+    return parser
+
+
+def model_config_from_args(name: str, args: argparse.Namespace) -> ModelConfig:
+    overrides = {
+        field: getattr(args, field)
+        for field in ("embedding_dim", "hidden_dim", "num_layers", "dropout", "pooling")
+        if getattr(args, field) is not None
+    }
+    return dataclasses.replace(preset(name), **overrides)
+
+
+def training_config_from_args(name: str, args: argparse.Namespace) -> TrainingConfig:
+    settings = {**dataclasses.asdict(TrainingConfig()), **TRAINING_DEFAULTS.get(name, {})}
+    for field in ("epochs", "batch_size", "learning_rate", "weight_decay", "clip_norm", "patience"):
+        if getattr(args, field) is not None:
+            settings[field] = getattr(args, field)
+    settings["seed"] = args.seed
+    return TrainingConfig(**settings)
+
+
+def encode_split(encoder: TextEncoder, dataset) -> EncodedSplit:
+    """Tokenise a split once, through `datasets.map`; texts with no tokens are left out."""
+    encoded = dataset.map(
+        lambda batch: {"input_ids": encoder.encode_ids(batch["text"])},
+        batched=True, batch_size=1000, desc="tokenising", keep_in_memory=True,
+    )
+    pairs = [(ids, label) for ids, label in zip(encoded["input_ids"], encoded["label"]) if ids]
+    return EncodedSplit(id_lists=[p[0] for p in pairs], labels=[p[1] for p in pairs])
+
+
+def library_versions() -> dict[str, str]:
+    import datasets
+    import numpy
+    import safetensors
+    import tokenizers
+
+    return {
+        "python": platform.python_version(),
+        "sentiment_app": sentiment_app.__version__,
+        "torch": torch.__version__,
+        "tokenizers": tokenizers.__version__,
+        "datasets": datasets.__version__,
+        "safetensors": safetensors.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+class RunContext:
+    """What every model of one invocation shares: data, tokenizer, command line."""
+
+    def __init__(self, args: argparse.Namespace, argv: list[str]) -> None:
+        self.args = args
+        self.command = shlex.join(["sentiment-train", *argv])
+        self.log = (lambda message: None) if args.quiet else (lambda message: print(message, flush=True))
+        self.tokenizer_config = TokenizerConfig(
+            algorithm=args.tokenizer, vocab_size=args.vocab_size,
+            min_frequency=args.min_frequency, max_length=args.max_length,
+        )
+        self.log(f"loading dataset {args.dataset} ...")
+        self.splits: SentimentSplits = load_splits(
+            args.dataset, seed=args.split_seed, text_column=args.text_column,
+            label_column=args.label_column,
+        )
+        self.fingerprint = self.splits.fingerprint()
+        sizes = self.splits.sizes()
+        self.log(f"{args.dataset}: {sizes['train']:,} train / {sizes['validation']:,} validation "
+                 f"/ {sizes['test']:,} test texts (fingerprint {self.fingerprint[:12]})")
+        self._tokenizer: Tokenizer | None = None
+        self._encoded: dict[str, EncodedSplit] = {}
+
+    def tokenizer(self) -> Tokenizer:
+        if self._tokenizer is None:
+            self._tokenizer = train_tokenizer(self.splits.train["text"], self.tokenizer_config)
+        return self._tokenizer
+
+    def use_tokenizer(self, tokenizer: Tokenizer) -> None:
+        if self._tokenizer is not None and self._tokenizer.to_str() != tokenizer.to_str():
+            self._encoded = {}
+        self._tokenizer = tokenizer
+
+    def encoded(self, split: str) -> EncodedSplit:
+        if split not in self._encoded:
+            self._encoded[split] = encode_split(TextEncoder(self.tokenizer()), self.splits.splits[split])
+        return self._encoded[split]
+
+
+def run_settings(name: str, model_config: ModelConfig, training: TrainingConfig,
+                 context: RunContext) -> dict[str, Any]:
+    """What must match for --resume to continue a run."""
+    return {
+        "model_name": name,
+        "model": model_config.to_dict(),
+        "training": training.to_dict(),
+        "tokenizer": dataclasses.asdict(context.tokenizer_config),
+        "dataset_fingerprint": context.fingerprint,
+    }
+
+
+def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
+    """Train model `name` and write its directory; returns its metrics."""
+    args = context.args
+    training = training_config_from_args(name, args)
+    model_config = model_config_from_args(name, args)
+    resume_dir = checkpoint_dir(out_dir)
+    checkpoint = None
+    if args.resume and resume_dir.is_dir():
+        tensors, meta, tokenizer = read_checkpoint(resume_dir)
+        context.use_tokenizer(tokenizer)
+        checkpoint = (tensors, meta)
+    tokenizer = context.tokenizer()
+    encoder = TextEncoder(tokenizer)
+    model_config = dataclasses.replace(
+        model_config, vocab_size=encoder.vocab_size, padding_id=encoder.required_id(PAD_TOKEN)
+    )
+    settings = run_settings(name, model_config, training, context)
+    if checkpoint is not None and checkpoint[1]["run_settings"] != settings:
+        raise ResumeError(
+            f"{resume_dir}: the checkpoint was made with other settings or data; rerun the "
+            "original command with --resume, or drop --resume to start afresh"
+        )
+    torch.manual_seed(training.seed)
+    model = build_model(model_config)
+    train, validation = context.encoded("train"), context.encoded("validation")
+    trainer = Trainer(model, training, train, validation, encoder.padding_id,
+                      model_config.labels, show_progress=not args.quiet)
+    if checkpoint is not None:
+        restore_trainer(trainer, *checkpoint)
+        context.log(f"{name}: resuming at epoch {trainer.state.next_epoch} from {resume_dir}")
+    context.log(f"{name}: {count_parameters(model):,} parameters, training on {len(train):,} texts")
+
+    def keep_checkpoint(current: Trainer) -> None:
+        save_checkpoint(resume_dir, current, tokenizer, settings)
+
+    state = trainer.fit(on_epoch_end=keep_checkpoint, log=context.log)
+    labels = model_config.labels
+    validation_report = evaluate_split(model, validation, encoder.padding_id, labels)
+    test_report = evaluate_split(model, context.encoded("test"), encoder.padding_id, labels)
+    config = ModelDirConfig(name=name, model=model_config, tokenizer=context.tokenizer_config,
+                            weights_dtype=args.weights_dtype)
+    metrics = {
+        "model": name,
+        "validation": validation_report,
+        "test": test_report,
+        "best_epoch": state.best_epoch,
+        "epochs_run": len(state.history),
+        "history": state.history,
+        "training_seconds": state.elapsed_seconds,
+        "parameters": count_parameters(model),
+        "seed": training.seed,
+        "training": training.to_dict(),
+        "dataset": {
+            "name": args.dataset,
+            "fingerprint": context.fingerprint,
+            "sizes": context.splits.sizes(),
+            "split_seed": args.split_seed,
+            "notes": context.splits.notes,
+        },
+        "library_versions": library_versions(),
+        "command": context.command,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    save_model_dir(out_dir, config, model, tokenizer, metrics, render_model_card(config, metrics))
+    remove_checkpoint(resume_dir)
+    context.log(f"{name}: test accuracy {test_report['accuracy']:.4f}, macro-F1 "
+                f"{test_report['macro_f1']:.4f} -> {out_dir}")
+    return metrics
+
+
+def parse_model_names(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[str]:
+    names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else [args.model or "bilstm"]
+    unknown = [n for n in names if n not in MODEL_PRESETS]
+    if unknown or not names:
+        parser.error(f"unknown model {', '.join(unknown) or '(none)'}; choose from {', '.join(MODEL_PRESETS)}")
+    if len(set(names)) != len(names):
+        parser.error("--models lists a model twice")
+    return names
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    names = parse_model_names(args, parser)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    several = args.models is not None
+    out = args.out or Path("runs") / ("comparison" if several else names[0])
+    try:
+        context = RunContext(args, argv)
+        results = {}
+        for name in names:
+            results[name] = train_one(name, out / name if several else out, context)
+    except (DatasetError, ResumeError) as error:
+        print(f"sentiment-train: error: {error}", file=sys.stderr)
+        return 2
+    if several:
+        rows = comparison_rows(results)
+        atomic_write_text(out / "comparison.json", json.dumps(rows, indent=2) + "\n")
+        table = comparison_markdown(rows, args.dataset)
+        atomic_write_text(out / "comparison.md", table)
+        context.log("\n" + table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""The training loop: Adam, backpropagation through time, gradient-norm clipping, early
+stopping on validation accuracy. It knows nothing about files; `train.py` does the I/O."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from sentiment_app.inference import batched_probabilities
+from training.batching import epoch_batches, iterate_batches
+from training.evaluate import classification_report
+
+
+@dataclass
+class TrainingConfig:
+    epochs: int = 15  # upper bound; early stopping usually ends sooner
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    weight_decay: float = 0.0
+    clip_norm: float = 5.0  # max global gradient norm (the seed's exploding gradients)
+    patience: int = 3  # epochs without a better validation accuracy before stopping
+    seed: int = 13  # weights, dropout and batch order
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class EncodedSplit:
+    id_lists: list[list[int]]
+    labels: list[int]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass
+class TrainerState:
+    """Everything that changes while training, so that a run can stop and resume exactly."""
+
+    next_epoch: int = 1
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_accuracy: float = -1.0
+    best_epoch: int = 0
+    epochs_without_gain: int = 0
+    best_weights: dict[str, torch.Tensor] | None = None
+    elapsed_seconds: float = 0.0
+
+
+def evaluate_split(model: nn.Module, split: EncodedSplit, padding_id: int,
+                   label_names: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, macro-F1, confusion matrix and mean cross-entropy of `model` on `split`."""
+    was_training = model.training
+    model.eval()
+    probabilities = batched_probabilities(model, split.id_lists, padding_id, batch_size=256)
+    model.train(was_training)
+    labels = torch.as_tensor(split.labels)
+    picked = probabilities[torch.arange(len(labels)), labels].clamp_min(1e-12)
+    report = classification_report(split.labels, probabilities.argmax(dim=1).tolist(), label_names)
+    report["loss"] = float(-picked.log().mean())
+    return report
+
+
+class Trainer:
+    def __init__(self, model: nn.Module, config: TrainingConfig, train: EncodedSplit,
+                 validation: EncodedSplit, padding_id: int, label_names: Sequence[str],
+                 show_progress: bool = True) -> None:
+        self.model = model
+        self.config = config
+        self.train_split = train
+        self.validation_split = validation
+        self.padding_id = padding_id
+        self.label_names = list(label_names)
+        self.show_progress = show_progress
+        self.optimizer = torch.optim.Adam(
+            model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay,
+            fused=True,
+        )
+        self.loss_function = nn.CrossEntropyLoss()
+        self.state = TrainerState()
+        self.train_lengths = [len(ids) for ids in train.id_lists]
+
+    def train_epoch(self, epoch: int) -> dict[str, Any]:
+        self.model.train()
+        batches = epoch_batches(self.train_lengths, self.config.batch_size, self.config.seed, epoch)
+        total_loss = correct = seen = 0
+        gradient_norms: list[float] = []
+        started = time.perf_counter()
+        progress = tqdm(total=len(self.train_split), desc=f"epoch {epoch}", unit="sample",
+                        disable=not self.show_progress, leave=False, dynamic_ncols=True)
+        for batch, labels in iterate_batches(self.train_split.id_lists, self.train_split.labels,
+                                             batches, self.padding_id):
+            targets = torch.as_tensor(labels)
+            logits = self.model(batch.token_ids, batch.lengths)  # (batch, num_labels)
+            loss = self.loss_function(logits, targets)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # backpropagation through time, through every step of every text
+            norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm)
+            self.optimizer.step()
+            gradient_norms.append(float(norm))
+            total_loss += float(loss.detach()) * len(labels)
+            correct += int((logits.argmax(dim=1) == targets).sum())
+            seen += len(labels)
+            progress.update(len(labels))
+            progress.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
+        progress.close()
+        seconds = time.perf_counter() - started
+        norms = np.asarray(gradient_norms)
+        return {
+            "train_loss": total_loss / max(seen, 1),
+            "train_accuracy": correct / max(seen, 1),
+            "gradient_norm_mean": float(norms.mean()) if len(norms) else 0.0,
+            "gradient_norm_max": float(norms.max()) if len(norms) else 0.0,
+            "clipped_fraction": float((norms > self.config.clip_norm).mean()) if len(norms) else 0.0,
+            "train_seconds": seconds,
+            "samples_per_second": seen / seconds if seconds > 0 else math.inf,
+        }
+
+    def fit(self, on_epoch_end: Callable[[Trainer], None] | None = None,
+            log: Callable[[str], None] = print) -> TrainerState:
+        """Train until `epochs` or `patience` runs out; the model ends with the best weights."""
+        state = self.state
+        while state.next_epoch <= self.config.epochs and state.epochs_without_gain < self.config.patience:
+            epoch = state.next_epoch
+            started = time.perf_counter()
+            record = {"epoch": epoch, **self.train_epoch(epoch)}
+            validation = evaluate_split(self.model, self.validation_split, self.padding_id,
+                                        self.label_names)
+            record.update(validation_loss=validation["loss"],
+                          validation_accuracy=validation["accuracy"],
+                          validation_macro_f1=validation["macro_f1"])
+            improved = validation["accuracy"] > state.best_accuracy
+            if improved:
+                state.best_accuracy = validation["accuracy"]
+                state.best_epoch = epoch
+                state.epochs_without_gain = 0
+                state.best_weights = copy.deepcopy(self.model.state_dict())
+            else:
+                state.epochs_without_gain += 1
+            state.history.append(record)
+            state.elapsed_seconds += time.perf_counter() - started
+            state.next_epoch = epoch + 1
+            log(
+                f"epoch {epoch:>2}  loss {record['train_loss']:.4f}  "
+                f"train acc {record['train_accuracy']:.4f}  val acc {record['validation_accuracy']:.4f}"
+                f"  val loss {record['validation_loss']:.4f}  {record['samples_per_second']:,.0f} samples/s"
+                f"{'  *best' if improved else ''}"
+            )
+            if on_epoch_end is not None:
+                on_epoch_end(self)
+        if state.best_weights is not None:
+            self.model.load_state_dict(state.best_weights)
+        self.model.eval()
+        return state
