@@ -72,7 +72,7 @@ class ModelConfig:
 class TokenizerConfig:
     """How the tokenizer was trained and how texts are cut."""
 
-    algorithm: str = "wordpiece"  # "wordpiece" or "bpe"
+    algorithm: str = "bpe"  # "bpe" (deterministic training) or "wordpiece"
     vocab_size: int = 8000
     min_frequency: int = 2
     max_length: int = 256  # tokens kept per text; longer texts are truncated

@@ -14,7 +14,7 @@ from sentiment_app.config import TokenizerConfig
 PAD_TOKEN = "[PAD]"
 UNK_TOKEN = "[UNK]"
 SPECIAL_TOKENS = [PAD_TOKEN, UNK_TOKEN]
-ALGORITHMS = ("wordpiece", "bpe")
+ALGORITHMS = ("bpe", "wordpiece")
 
 
 def build_normalizer() -> normalizers.Normalizer:
@@ -31,7 +31,12 @@ def build_normalizer() -> normalizers.Normalizer:
 
 
 def train_tokenizer(texts: Iterable[str], config: TokenizerConfig) -> Tokenizer:
-    """Learn a WordPiece or BPE vocabulary from `texts` (the training split only)."""
+    """Learn a BPE or WordPiece vocabulary from `texts` (the training split only).
+
+    BPE is the default because its trainer is deterministic: the same texts give the same
+    vocabulary in every process. The WordPiece trainer breaks ties between equally frequent
+    merges in hash-map order, so its vocabulary (and every figure after it) can vary run to run.
+    """
     if config.algorithm == "wordpiece":
         tokenizer = Tokenizer(models.WordPiece(unk_token=UNK_TOKEN))
         tokenizer.decoder = decoders.WordPiece()
@@ -39,15 +44,15 @@ def train_tokenizer(texts: Iterable[str], config: TokenizerConfig) -> Tokenizer:
             vocab_size=config.vocab_size,
             min_frequency=config.min_frequency,
             special_tokens=SPECIAL_TOKENS,
+            show_progress=False,
         )
     elif config.algorithm == "bpe":
-        tokenizer = Tokenizer(models.BPE(unk_token=UNK_TOKEN, continuing_subword_prefix="##"))
-        tokenizer.decoder = decoders.WordPiece()
+        tokenizer = Tokenizer(models.BPE(unk_token=UNK_TOKEN))
         trainer = trainers.BpeTrainer(
             vocab_size=config.vocab_size,
             min_frequency=config.min_frequency,
             special_tokens=SPECIAL_TOKENS,
-            continuing_subword_prefix="##",
+            show_progress=False,
         )
     else:
         raise ValueError(f"unknown tokenizer {config.algorithm!r}; choose from {ALGORITHMS}")

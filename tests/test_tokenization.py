@@ -1,0 +1,68 @@
+"""The tokenizer: trained on given texts, special ids looked up, saved and loaded unchanged."""
+
+from __future__ import annotations
+
+import pytest
+
+from sentiment_app.config import TokenizerConfig
+from sentiment_app.tokenization import PAD_TOKEN, UNK_TOKEN, TextEncoder, load_tokenizer, train_tokenizer
+from tests.conftest import synthetic_reviews
+
+TEXTS = [text for text, _ in synthetic_reviews(200)]
+
+
+@pytest.mark.parametrize("algorithm", ["wordpiece", "bpe"])
+def test_save_and_load_give_the_same_ids(tmp_path, algorithm):
+    tokenizer = train_tokenizer(TEXTS, TokenizerConfig(algorithm=algorithm, vocab_size=120,
+                                                       min_frequency=1, max_length=64))
+    tokenizer.save(str(tmp_path / "tokenizer.json"))
+    loaded = load_tokenizer(tmp_path / "tokenizer.json")
+    samples = ["The film is GREAT", "an unseen zyxwv word", "ｆｕｌｌｗｉｄｔｈ letters"]
+    assert TextEncoder(loaded).encode_ids(samples) == TextEncoder(tokenizer).encode_ids(samples)
+    assert loaded.get_vocab_size() <= 120
+
+
+def test_special_tokens_are_looked_up_not_assumed():
+    encoder = TextEncoder(train_tokenizer(TEXTS, TokenizerConfig(vocab_size=100, min_frequency=1)))
+    assert encoder.padding_id == encoder.tokenizer.token_to_id(PAD_TOKEN)
+    assert encoder.unknown_id == encoder.tokenizer.token_to_id(UNK_TOKEN)
+    batch = encoder.pad(encoder.encode_ids(["the film", "the film is great honestly"]))
+    assert batch.lengths.tolist()[0] < batch.lengths.tolist()[1]
+    assert (batch.token_ids[0, batch.lengths[0]:] == encoder.padding_id).all()
+
+
+def test_normalisation_is_nfkc_and_lower_case():
+    encoder = TextEncoder(train_tokenizer(TEXTS, TokenizerConfig(vocab_size=150, min_frequency=1)))
+    assert encoder.encode_ids(["THE FILM"]) == encoder.encode_ids(["the film"])
+    assert encoder.encode_ids(["ｔｈｅ ｆｉｌｍ"]) == encoder.encode_ids(["the film"])  # full width
+    assert encoder.encode_ids(["the\x00 film\x07"]) == encoder.encode_ids(["the film"])  # controls
+
+
+def test_truncation_keeps_the_configured_number_of_tokens():
+    tokenizer = train_tokenizer(TEXTS, TokenizerConfig(vocab_size=100, min_frequency=1, max_length=5))
+    encoding = TextEncoder(tokenizer).encode(["the film is great " * 10])[0]
+    assert len(encoding.ids) == 5 and encoding.overflowing
+
+
+def test_vocabulary_comes_from_the_given_texts_only():
+    tokenizer = train_tokenizer(TEXTS, TokenizerConfig(vocab_size=300, min_frequency=1))
+    vocab = tokenizer.get_vocab()
+    assert "wonderful" in vocab and "spaceship" not in vocab
+
+
+def test_unknown_algorithm_is_refused():
+    with pytest.raises(ValueError, match="bpe"):
+        train_tokenizer(TEXTS, TokenizerConfig(algorithm="sentencepiece"))
+
+
+def test_a_broken_tokenizer_file_is_named(tmp_path):
+    path = tmp_path / "tokenizer.json"
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="tokenizer.json"):
+        load_tokenizer(path)
+
+
+def test_bpe_training_is_deterministic():
+    config = TokenizerConfig(vocab_size=150, min_frequency=1)
+    first = train_tokenizer(TEXTS, config).to_str()
+    assert all(train_tokenizer(TEXTS, config).to_str() == first for _ in range(5))

@@ -1,0 +1,172 @@
+"""sentiment-train: a short run lowers the loss and writes complete, loadable model directories."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sentiment_app import load_predictor
+from sentiment_app.checkpoint import load_model_dir
+from tests.conftest import TINY_MODEL_ARGS, synthetic_reviews, write_csv
+from training.resume import checkpoint_dir
+from training.train import main
+
+MODEL_FILES = {"config.json", "tokenizer.json", "model.safetensors", "metrics.json", "README.md"}
+TIMING_KEYS = {"train_seconds", "samples_per_second", "training_seconds", "created", "command"}
+
+
+def without_timings(value):
+    """Metrics without wall-clock figures and the command line (it names the output), for
+    comparing runs."""
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if k not in TIMING_KEYS}
+    if isinstance(value, list):
+        return [without_timings(v) for v in value]
+    return value
+
+
+MODELS = ["simple-rnn", "lstm", "bilstm", "gru", "bag-of-embeddings"]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_each_model_directory_is_complete_and_loads(trained_models, name):
+    directory = trained_models / name
+    assert {p.name for p in directory.iterdir()} == MODEL_FILES
+    loaded = load_model_dir(directory)
+    assert loaded.config.name == name
+    metrics = json.loads((directory / "metrics.json").read_text())
+    for key in ("validation", "test", "history", "training_seconds", "parameters", "seed",
+                "library_versions", "command", "best_epoch"):
+        assert key in metrics
+    assert metrics["dataset"]["fingerprint"] and metrics["dataset"]["name"].endswith("reviews.csv")
+    assert metrics["command"].startswith("sentiment-train --models ")
+    assert len(metrics["test"]["confusion_matrix"]) == 2
+    assert {"accuracy", "macro_f1"} <= set(metrics["test"])
+    assert metrics["command"] in (directory / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_training_lowers_the_loss(trained_models, name):
+    history = json.loads((trained_models / name / "metrics.json").read_text())["history"]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+
+
+def test_trained_models_learn_the_synthetic_task(trained_models):
+    for name in ("bilstm", "bag-of-embeddings"):
+        metrics = json.loads((trained_models / name / "metrics.json").read_text())
+        assert metrics["test"]["accuracy"] >= 0.9, name
+
+
+def test_several_models_write_a_comparison_table(trained_models):
+    rows = json.loads((trained_models / "comparison.json").read_text())
+    assert [row["model"] for row in rows] == MODELS
+    table = (trained_models / "comparison.md").read_text()
+    for name in MODELS:
+        assert f"| {name} |" in table
+
+
+def test_same_seed_and_data_give_the_same_metrics(tmp_path, tiny_csv):
+    args = ["--model", "gru", "--dataset", str(tiny_csv), *TINY_MODEL_ARGS]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    first = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    second = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert without_timings(first) == without_timings(second)
+    assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
+
+
+def test_a_failed_run_leaves_the_previous_model_untouched(tmp_path, tiny_csv, monkeypatch):
+    out = tmp_path / "model"
+    args = ["--model", "lstm", "--dataset", str(tiny_csv), "--out", str(out), *TINY_MODEL_ARGS]
+    assert main(args) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def crash(self, epoch):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("training.trainer.Trainer.train_epoch", crash)
+    with pytest.raises(KeyboardInterrupt):
+        main(args)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if ".staging-" in p.name]
+
+
+def test_resume_after_sigkill_continues_to_the_same_result(tmp_path):
+    """A run killed mid-training keeps the old model; --resume then ends where an uninterrupted
+    run ends."""
+    data = write_csv(tmp_path / "reviews.csv", synthetic_reviews(3000, seed=5))
+    args = ["--model", "lstm", "--dataset", str(data), "--epochs", "6", "--patience", "6",
+            "--embedding-dim", "32", "--hidden-dim", "32", "--vocab-size", "300",
+            "--min-frequency", "1", "--quiet"]
+    reference = tmp_path / "reference"
+    assert main([*args, "--out", str(reference)]) == 0
+    out = tmp_path / "model"
+    assert main([*args, "--epochs", "1", "--out", str(out)]) == 0  # a previous good model
+    previous = (out / "model.safetensors").read_bytes()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    process = subprocess.Popen([sys.executable, "-m", "training.train", *args, "--out", str(out)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint_state = checkpoint_dir(out) / "state.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if checkpoint_state.exists() and json.loads(checkpoint_state.read_text())["next_epoch"] >= 3:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "training finished before it could be interrupted"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert (out / "model.safetensors").read_bytes() == previous
+    load_predictor(out)  # the previous model still loads
+    assert main([*args, "--out", str(out), "--resume"]) == 0
+    resumed = json.loads((out / "metrics.json").read_text())
+    expected = json.loads((reference / "metrics.json").read_text())
+    assert resumed["epochs_run"] == 6
+    assert without_timings(resumed["history"]) == without_timings(expected["history"])
+    assert resumed["test"] == expected["test"]
+    assert not checkpoint_dir(out).exists()
+
+
+def test_resume_refuses_a_checkpoint_from_other_settings(tmp_path, tiny_csv, monkeypatch, capsys):
+    out = tmp_path / "model"
+    args = ["--model", "gru", "--dataset", str(tiny_csv), "--out", str(out), *TINY_MODEL_ARGS]
+    calls = []
+
+    def stop_after_first_epoch(self, epoch, original=__import__("training.trainer").trainer.Trainer.train_epoch):
+        calls.append(epoch)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return original(self, epoch)
+
+    monkeypatch.setattr("training.trainer.Trainer.train_epoch", stop_after_first_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        main(args)
+    monkeypatch.undo()
+    assert checkpoint_dir(out).is_dir()
+    assert main([*args, "--learning-rate", "0.02", "--resume"]) == 2
+    assert "other settings" in capsys.readouterr().err
+
+
+def test_unknown_model_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--model", "transformer"])
+    assert exit_info.value.code == 2
+    assert "simple-rnn" in capsys.readouterr().err
+
+
+def test_bad_dataset_gives_a_message_not_a_traceback(tmp_path, capsys):
+    assert main(["--model", "gru", "--dataset", str(tmp_path / "missing.csv"), "--quiet"]) == 2
+    assert "missing.csv: no such file" in capsys.readouterr().err
+
+
+def test_help_documents_the_main_flags():
+    result = subprocess.run(["sentiment-train", "--help"], capture_output=True, text=True, check=True)
+    for flag in ("--model", "--models", "--dataset", "--seed", "--out", "--resume", "--embeddings",
+                 "--clip-norm", "--text-column", "--label-column"):
+        assert flag in result.stdout
