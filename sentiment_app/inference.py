@@ -97,7 +97,8 @@ class Predictor:
 
     @property
     def name(self) -> str:
-        return self.loaded.config.name
+        """The model directory's name (e.g. "bilstm")."""
+        return self.loaded.directory.name
 
     @property
     def metrics(self) -> dict[str, Any]:

