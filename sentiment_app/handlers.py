@@ -15,6 +15,7 @@ import gradio as gr
 import pandas as pd
 
 from sentiment_app.explain import METHOD_DESCRIPTION, highlight_spans
+from sentiment_app.plots import gates_figure, gradient_flow_figure
 from sentiment_app.service import SentimentService, UserInputError
 
 logger = logging.getLogger(__name__)
@@ -169,6 +170,30 @@ class Handlers:
         ])
         notes = [f"Scored {result.rows:,} rows with {', '.join(models or self.service.model_names)}."]
         return str(result.output_path), pd.DataFrame(result.preview), accuracy, notes_markdown(notes + result.notes)
+
+    # --- Inside the network -------------------------------------------------------------------
+
+    def inside(self, text: str, model: str, direction: str = "left to right"):
+        """-> (gates figure or None, gradient-flow figure or None, notes markdown)."""
+        try:
+            trace = self.service.trace(text, model)
+            words, flows = self.service.gradient_flows(text)
+        except UserInputError as error:
+            return None, None, f"*{error}*"
+        except Exception:
+            logger.exception("inside view failed")
+            return None, None, UNEXPECTED
+        gradient = gradient_flow_figure(words, flows) if words else None
+        if trace.cell == "bag" or not trace.directions:
+            return None, gradient, (f"*{trace.model} has no recurrence (it averages its word "
+                                    "vectors), so it has no gates or hidden states to show.*")
+        shown = next((d for d in trace.directions if d.direction == direction), trace.directions[0])
+        figure = gates_figure(trace.tokens, trace.cell, shown.direction, shown.gates, shown.hidden,
+                              shown.cell_state, trace.model)
+        notes = []
+        if len(trace.directions) > 1:
+            notes.append("This model reads the text in both directions; pick the direction to show.")
+        return figure, gradient, notes_markdown(notes)
 
     # --- API ----------------------------------------------------------------------------------
 

@@ -18,10 +18,12 @@ from typing import Any
 from sentiment_app.checkpoint import ModelLoadError, load_model_dir
 from sentiment_app.explain import Explanation, explain
 from sentiment_app.inference import Prediction, Predictor, available_models, models_dir
+from sentiment_app.internals import NetworkTrace, gradient_flow, trace_network, word_level
 from sentiment_app.labels import label_to_id
 from sentiment_app.textio import InputFileError, column_texts, decode_utf8, lines_to_texts, read_table
 
 MAX_TEXT_CHARS = 5_000  # typed or API text; longer text is cut, with a note
+INSIDE_MAX_CHARS = 600  # the network views draw one column per token: keep them readable
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_UPLOAD_ROWS = 100_000
 BATCH_CHUNK = 2_000  # rows per model call while scoring a file
@@ -186,6 +188,22 @@ class SentimentService:
                 f"{', '.join(models)} say{'s' if len(models) == 1 else ''} {label}"
                 for label, models in by_label.items()) + ".")
         return results, notes
+
+    # --- inside the networks -------------------------------------------------------------------
+
+    def trace(self, text: object, model: str | None = None) -> NetworkTrace:
+        prepared = prepare_text(text, limit=INSIDE_MAX_CHARS)
+        return trace_network(self.predictor(model), prepared.text)
+
+    def gradient_flows(self, text: object) -> tuple[list[str], dict[str, list[float]]]:
+        """Per-word gradient norms of every model on one word axis."""
+        prepared = prepare_text(text, limit=INSIDE_MAX_CHARS)
+        words: list[str] = []
+        flows = {}
+        for name, predictor in self.predictors.items():
+            words, norms = word_level(gradient_flow(predictor, prepared.text), prepared.text)
+            flows[name] = norms
+        return words, flows
 
     # --- leaderboard and pictures -------------------------------------------------------------
 

@@ -6,7 +6,8 @@ import gradio as gr
 
 from sentiment_app.handlers import ALL_MODELS, NO_LABEL_COLUMN, Handlers, upload_path
 from sentiment_app.plots import confusion_matrices_figure
-from sentiment_app.service import MAX_TEXT_CHARS, MAX_UPLOAD_ROWS, SentimentService
+from sentiment_app.inference import PACKAGE_ROOT
+from sentiment_app.service import INSIDE_MAX_CHARS, MAX_TEXT_CHARS, MAX_UPLOAD_ROWS, SentimentService
 
 TITLE = "Recurrent Sentiment Lab"
 EXAMPLES = [
@@ -31,6 +32,18 @@ CSS = """
 .attribution-legend span { color: white; padding: 0.1em 0.5em; border-radius: 4px; }
 footer { display: none !important; }
 """
+LONG_RANGE_PLOT = PACKAGE_ROOT / "assets" / "long_range.png"
+INSIDE_EXAMPLE = ("The first half drags and the dialogue is clumsy, but the final act is so moving "
+                  "that I left the theatre smiling.")
+INSIDE_INTRO = """A SimpleRNN squeezes everything it has read into one hidden state,
+h_t = tanh(W_h x_t + U_h h_{t-1} + b_h), and the gradient that trains it is multiplied by
+U_h and tanh' at every step back in time, so it fades (vanishes) long before it reaches the start
+of a text. An LSTM adds a cell state c_t = f_t * c_{t-1} + i_t * g_t: when the **forget gate**
+f_t stays near 1, information and gradient pass through almost unchanged. Type a sentence to see
+the gates at work and how far back each model's gradient reaches."""
+LONG_RANGE_INTRO = """#### The long-range experiment
+A synthetic task: the label is set by the first token, followed by N random distractors, and the
+network reads only its final state. `python -m training.long_range` reproduces this plot."""
 QUEUE_SIZE = 64  # requests waiting at most; more are refused with "queue full"
 CONCURRENCY = 2  # model calls at once: one per CPU core on the free Spaces hardware
 
@@ -130,8 +143,29 @@ def build_demo(service: SentimentService) -> gr.Blocks:
                                    api_visibility="private", concurrency_limit=1)
 
             with gr.Tab("Inside the network", id="inside"):
-                gr.Markdown("Gates, hidden states and gradient flow through time: coming with the "
-                            "network-inspection release.")
+                gr.Markdown(INSIDE_INTRO)
+                recurrent = [name for name in models if name != "bag-of-embeddings"] or models
+                with gr.Row():
+                    inside_text = gr.Textbox(label="Text", value=INSIDE_EXAMPLE, lines=2, scale=4,
+                                             max_length=INSIDE_MAX_CHARS, elem_id="inside-text")
+                    with gr.Column(scale=1):
+                        inside_model = gr.Dropdown(models, value=recurrent[0], label="Model")
+                        direction = gr.Radio(["left to right", "right to left"], value="left to right",
+                                             label="Direction (bidirectional models)")
+                        inside_button = gr.Button("Look inside", variant="primary", elem_id="inside-run")
+                inside_notes = gr.Markdown()
+                gates_plot = gr.Plot(label="Gates and states per token", elem_id="inside-gates")
+                gradient_plot = gr.Plot(label="Gradient flow through time (every model)",
+                                        elem_id="inside-gradients")
+                inside_inputs = [inside_text, inside_model, direction]
+                inside_outputs = [gates_plot, gradient_plot, inside_notes]
+                for trigger in (inside_button.click, inside_model.change, direction.change):
+                    trigger(handlers.inside, inside_inputs, inside_outputs, api_visibility="private")
+                inside_text.submit(handlers.inside, inside_inputs, inside_outputs, api_visibility="private")
+                if LONG_RANGE_PLOT.is_file():
+                    gr.Markdown(LONG_RANGE_INTRO)
+                    gr.Image(str(LONG_RANGE_PLOT), label="Accuracy against distance (synthetic task)",
+                             show_label=True, buttons=[], elem_id="long-range")
 
         gr.api(handlers.api_predict, api_name="predict")
         gr.api(handlers.api_compare, api_name="compare")

@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--weight-decay", type=float, help="default 0")
     hyper.add_argument("--clip-norm", type=float, help="max gradient norm (default 5.0)")
     hyper.add_argument("--patience", type=int, help="early-stopping patience in epochs (default 3)")
+    hyper.add_argument("--token-dropout", type=float,
+                       help="share of training tokens replaced by [UNK] each batch (default 0)")
     arch = parser.add_argument_group("model")
     arch.add_argument("--embedding-dim", type=int)
     arch.add_argument("--hidden-dim", type=int)
@@ -131,7 +133,8 @@ def model_config_from_args(name: str, args: argparse.Namespace) -> ModelConfig:
 
 def training_config_from_args(name: str, args: argparse.Namespace) -> TrainingConfig:
     settings = {**dataclasses.asdict(TrainingConfig()), **TRAINING_DEFAULTS.get(name, {})}
-    for field in ("epochs", "batch_size", "learning_rate", "weight_decay", "clip_norm", "patience"):
+    for field in ("epochs", "batch_size", "learning_rate", "weight_decay", "clip_norm", "patience",
+                  "token_dropout"):
         if getattr(args, field) is not None:
             settings[field] = getattr(args, field)
     settings["seed"] = args.seed
@@ -270,7 +273,8 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
         context.log(f"{name}: {embeddings['description']}")
     train, validation = context.encoded("train"), context.encoded("validation")
     trainer = Trainer(model, training, train, validation, encoder.padding_id,
-                      model_config.labels, show_progress=not args.quiet)
+                      model_config.labels, show_progress=not args.quiet,
+                      unknown_id=encoder.unknown_id)
     if checkpoint is not None:
         restore_trainer(trainer, *checkpoint)
         context.log(f"{name}: resuming at epoch {trainer.state.next_epoch} from {resume_dir}")

@@ -28,6 +28,7 @@ class TrainingConfig:
     weight_decay: float = 0.0
     clip_norm: float = 5.0  # max global gradient norm (the seed's exploding gradients)
     patience: int = 3  # epochs without a better validation accuracy before stopping
+    token_dropout: float = 0.0  # share of tokens replaced by [UNK] in each training batch
     seed: int = 13  # weights, dropout and batch order
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,12 +74,15 @@ def evaluate_split(model: nn.Module, split: EncodedSplit, padding_id: int,
 class Trainer:
     def __init__(self, model: nn.Module, config: TrainingConfig, train: EncodedSplit,
                  validation: EncodedSplit, padding_id: int, label_names: Sequence[str],
-                 show_progress: bool = True) -> None:
+                 show_progress: bool = True, unknown_id: int | None = None) -> None:
         self.model = model
         self.config = config
         self.train_split = train
         self.validation_split = validation
         self.padding_id = padding_id
+        self.unknown_id = unknown_id
+        if config.token_dropout and unknown_id is None:
+            raise ValueError("token_dropout needs the [UNK] id")
         self.label_names = list(label_names)
         self.show_progress = show_progress
         self.optimizer = torch.optim.Adam(
@@ -100,7 +104,8 @@ class Trainer:
         for batch, labels in iterate_batches(self.train_split.id_lists, self.train_split.labels,
                                              batches, self.padding_id):
             targets = torch.as_tensor(labels)
-            logits = self.model(batch.token_ids, batch.lengths)  # (batch, num_labels)
+            token_ids = self.drop_tokens(batch.token_ids, batch.lengths)
+            logits = self.model(token_ids, batch.lengths)  # (batch, num_labels)
             loss = self.loss_function(logits, targets)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()  # backpropagation through time, through every step of every text
@@ -124,6 +129,14 @@ class Trainer:
             "train_seconds": seconds,
             "samples_per_second": seen / seconds if seconds > 0 else math.inf,
         }
+
+    def drop_tokens(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Word dropout: replace a random share of the real tokens by [UNK] (a regulariser)."""
+        if not self.config.token_dropout:
+            return token_ids
+        real = torch.arange(token_ids.shape[1])[None, :] < lengths[:, None]  # (batch, time)
+        dropped = (torch.rand(token_ids.shape) < self.config.token_dropout) & real
+        return token_ids.masked_fill(dropped, self.unknown_id)
 
     def fit(self, on_epoch_end: Callable[[Trainer], None] | None = None,
             log: Callable[[str], None] = print) -> TrainerState:
