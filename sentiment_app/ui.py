@@ -82,9 +82,10 @@ def build_demo(service: SentimentService) -> gr.Blocks:
                 analyze_inputs, analyze_outputs = [text, model], [label, highlights, status]
                 text.change(handlers.analyze, analyze_inputs, analyze_outputs, js=DEBOUNCE_JS,
                             trigger_mode="always_last", show_progress="hidden",
-                            api_visibility="private")
+                            api_name="analyze_live", api_visibility="private")
                 model.change(handlers.analyze, analyze_inputs, analyze_outputs,
-                             show_progress="hidden", api_visibility="private")
+                             show_progress="hidden", api_name="analyze_model",
+                             api_visibility="private")
 
             with gr.Tab("Compare", id="compare"):
                 with gr.Row():
@@ -93,10 +94,9 @@ def build_demo(service: SentimentService) -> gr.Blocks:
                     compare_button = gr.Button("Compare models", variant="primary", scale=1)
                 compare_table = gr.Dataframe(label="Every model on this text", interactive=False)
                 compare_notes = gr.Markdown()
-                compare_button.click(handlers.compare, compare_text, [compare_table, compare_notes],
-                                     api_visibility="private")
-                compare_text.submit(handlers.compare, compare_text, [compare_table, compare_notes],
-                                    api_visibility="private")
+                for trigger in (compare_button.click, compare_text.submit):
+                    trigger(handlers.compare, compare_text, [compare_table, compare_notes],
+                            api_name="compare_table", api_visibility="private")
                 gr.Markdown("### Leaderboard\nFigures from each model's `metrics.json`, measured on the "
                             "held-out test split of the data it was trained on.")
                 gr.Dataframe(handlers.leaderboard(), interactive=False, elem_id="leaderboard")

@@ -1,0 +1,76 @@
+"""End to end in a real browser: Playwright driving Debian's Chromium against the launched app."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import urllib.request
+
+import pytest
+
+from tests.conftest import write_csv
+from tests.test_app_api import app_url  # noqa: F401  (the launched app fixture)
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def page(app_url):  # noqa: F811
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        page = context.new_page()
+        page.goto(app_url)
+        page.wait_for_selector("#analyze-text textarea", timeout=30_000)
+        yield page
+        browser.close()
+
+
+def test_typing_a_review_shows_the_predicted_label(page):
+    page.get_by_role("tab", name="Analyze").click()
+    box = page.locator("#analyze-text textarea")
+    box.fill("")
+    box.press_sequentially("the film is wonderful", delay=20)
+    # the latest input wins: the page settles on the whole text, one highlight per word
+    page.wait_for_function(
+        "document.querySelector('#analyze-highlights .attributions')?.innerText.trim()"
+        " === 'the film is wonderful'", timeout=20_000)
+    assert page.locator("#analyze-highlights .attribution").count() == 4
+    page.locator("#analyze-label").get_by_text("positive").first.wait_for(timeout=20_000)
+    page.locator("#status").get_by_text("ms").first.wait_for(timeout=20_000)
+    box.fill("this movie is dreadful")
+    page.locator("#status").get_by_text("negative").first.wait_for(timeout=20_000)
+
+
+def test_script_tags_in_a_review_are_shown_not_run(page):
+    page.get_by_role("tab", name="Analyze").click()
+    page.evaluate("window.__injected = false")
+    page.locator("#analyze-text textarea").fill('<img src=x onerror="window.__injected=true"> great film')
+    page.locator("#analyze-highlights").get_by_text("img").first.wait_for(timeout=20_000)
+    assert page.evaluate("window.__injected") is False
+
+
+def test_uploading_a_csv_in_the_batch_tab_gives_a_result_file(page, tmp_path):
+    rows = [("the film is wonderful", "positive"), ("the script is clumsy", "negative")]
+    source = write_csv(tmp_path / "reviews.csv", rows, header=("review", "label"))
+    page.get_by_role("tab", name="Batch").click()
+    page.locator("#batch-file input[type=file]").set_input_files(str(source))
+    page.get_by_text("2 rows, columns: review, label").wait_for(timeout=20_000)
+    page.locator("#batch-score").click()
+    link = page.locator("#batch-result a").first
+    link.wait_for(timeout=60_000)
+    href = link.get_attribute("href")
+    with urllib.request.urlopen(href if href.startswith("http") else page.url.rstrip("/") + href) as response:
+        content = response.read().decode("utf-8")
+    assert content.splitlines()[0].startswith("review,label,bilstm_label")
+    assert "the film is wonderful" in content and len(content.splitlines()) == 3
+    page.get_by_text("Accuracy on the file's labels").wait_for()
