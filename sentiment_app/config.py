@@ -73,7 +73,7 @@ class TokenizerConfig:
     """How the tokenizer was trained and how texts are cut."""
 
     algorithm: str = "bpe"  # "bpe" (deterministic training) or "wordpiece"
-    vocab_size: int = 8000
+    vocab_size: int = 16000
     min_frequency: int = 2
     max_length: int = 256  # tokens kept per text; longer texts are truncated
 
@@ -121,13 +121,11 @@ class ModelDirConfig:
 
 # Registered model names -> the settings that define them. Training flags override sizes.
 MODEL_PRESETS: dict[str, ModelConfig] = {
-    "simple-rnn": ModelConfig(cell="rnn", embedding_dim=128, hidden_dim=128, pooling="last"),
-    "lstm": ModelConfig(cell="lstm", embedding_dim=128, hidden_dim=128, pooling="last"),
-    "bilstm": ModelConfig(cell="lstm", bidirectional=True, embedding_dim=128, hidden_dim=128),
-    "gru": ModelConfig(cell="gru", embedding_dim=128, hidden_dim=128, pooling="last"),
-    "bag-of-embeddings": ModelConfig(
-        architecture="bag-of-embeddings", embedding_dim=128, hidden_dim=128, pooling="mean"
-    ),
+    "simple-rnn": ModelConfig(cell="rnn", pooling="last", dropout=0.5),
+    "lstm": ModelConfig(cell="lstm", pooling="last", dropout=0.5),
+    "bilstm": ModelConfig(cell="lstm", bidirectional=True, pooling="max", dropout=0.5),
+    "gru": ModelConfig(cell="gru", pooling="last", dropout=0.5),
+    "bag-of-embeddings": ModelConfig(architecture="bag-of-embeddings", pooling="mean", dropout=0.5),
 }
 
 

@@ -65,8 +65,10 @@ def test_trained_models_learn_the_synthetic_task(trained_models):
 
 
 def test_several_models_write_a_comparison_table(trained_models):
-    rows = json.loads((trained_models / "comparison.json").read_text())
-    assert [row["model"] for row in rows] == MODELS
+    comparison = json.loads((trained_models / "comparison.json").read_text())
+    assert [row["model"] for row in comparison["models"]] == MODELS
+    assert comparison["reference"]["model"].startswith("tfidf-logistic-regression")
+    assert len(comparison["mcnemar"]) == len(MODELS) * (len(MODELS) - 1) // 2
     table = (trained_models / "comparison.md").read_text()
     for name in MODELS:
         assert f"| {name} |" in table

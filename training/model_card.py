@@ -25,7 +25,9 @@ def describe_architecture(config: ModelDirConfig) -> str:
 
 
 def render_model_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
-    test, validation = metrics["test"], metrics["validation"]
+    validation = metrics["validation"]
+    test = metrics["test"] or {**{k: validation[k] for k in ("confusion_matrix", "confusion_matrix_labels")},
+                               "num_examples": 0, "accuracy": float("nan"), "macro_f1": float("nan")}
     dataset = metrics["dataset"]
     matrix = test["confusion_matrix"]
     labels = test["confusion_matrix_labels"]

@@ -24,7 +24,11 @@ from sentiment_app.tokenization import ALGORITHMS, PAD_TOKEN, TextEncoder, train
 from training.data import REGISTERED_DATASETS, DatasetError, SentimentSplits, load_splits
 from training.embeddings import (VECTOR_SOURCES, EmbeddingsError, WordVectors, initialise_embedding,
                                  load_vectors, minilm_tokenizer)
-from training.evaluate import comparison_markdown, comparison_rows
+from sentiment_app.inference import batched_probabilities
+from training.behaviour import run_checks
+from training.evaluate import comparison_markdown, comparison_rows, pairwise_mcnemar, reference_row
+from training.reference import ReferenceResult, tfidf_logistic_regression
+from training.significance import bootstrap_accuracy_interval, mcnemar
 from training.model_card import render_model_card
 from training.resume import (ResumeError, checkpoint_dir, read_checkpoint, remove_checkpoint,
                              restore_trainer, save_checkpoint)
@@ -105,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("--tokenizer", choices=ALGORITHMS, default="bpe",
                      help="subword algorithm (default bpe: its training is deterministic; "
                           "wordpiece training breaks ties arbitrarily, so runs can differ)")
-    tok.add_argument("--vocab-size", type=int, default=8000)
+    tok.add_argument("--vocab-size", type=int, default=16000)
     tok.add_argument("--min-frequency", type=int, default=2)
     tok.add_argument("--max-length", type=int, default=256, help="tokens kept per text")
     run = parser.add_argument_group("run")
@@ -113,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true",
                      help="continue from the checkpoint an interrupted run left")
     run.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
+    run.add_argument("--skip-test", action="store_true",
+                     help="do not evaluate on the test split (for tuning runs, which must not "
+                          "see it); metrics.json then has no test figures")
     return parser
 
 
@@ -191,6 +198,7 @@ class RunContext:
         self._tokenizer: Tokenizer | None = None
         self._encoded: dict[str, EncodedSplit] = {}
         self._vectors: WordVectors | None = None
+        self._reference: ReferenceResult | None = None
 
     def tokenizer(self) -> Tokenizer:
         if self._tokenizer is None:
@@ -200,6 +208,32 @@ class RunContext:
             else:
                 self._tokenizer = train_tokenizer(self.splits.train["text"], self.tokenizer_config)
         return self._tokenizer
+
+    def reference_figures(self, test_report: dict[str, Any]) -> dict[str, Any] | None:
+        """The TF-IDF + logistic-regression reference on the same split, and McNemar's test of
+        this model against it; None where scikit-learn is not installed."""
+        if self._reference is None:
+            try:
+                splits = self.splits
+                self._reference = tfidf_logistic_regression(
+                    splits.train["text"], splits.train["label"], splits.validation["text"],
+                    splits.validation["label"], splits.test["text"])
+            except ImportError:
+                self.log("scikit-learn is not installed: no TF-IDF reference")
+                return None
+        reference = self._reference
+        test_labels = self.encoded("test").labels
+        if len(test_labels) != len(reference.test_predictions):  # texts without tokens were left out
+            return None
+        reference_correct = [p == y for p, y in zip(reference.test_predictions, test_labels)]
+        model_correct = [p == y for p, y in zip(test_report["predictions"], test_labels)]
+        return {
+            "name": reference.name,
+            "settings": reference.settings,
+            "test_accuracy": sum(reference_correct) / len(reference_correct),
+            "accuracy_ci95": list(bootstrap_accuracy_interval(reference_correct)),
+            "mcnemar_model_vs_reference": mcnemar(model_correct, reference_correct),
+        }
 
     def vectors(self) -> WordVectors:
         if self._vectors is None:
@@ -216,6 +250,25 @@ class RunContext:
         if split not in self._encoded:
             self._encoded[split] = encode_split(TextEncoder(self.tokenizer()), self.splits.splits[split])
         return self._encoded[split]
+
+
+def test_figures(model, split: EncodedSplit, padding_id: int, labels) -> dict[str, Any]:
+    """Test accuracy, macro-F1 and confusion matrix, with a bootstrap 95% interval for the
+    accuracy and the per-example predictions (for paired tests between models)."""
+    report = evaluate_split(model, split, padding_id, labels)
+    correct = [p == y for p, y in zip(report["predictions"], split.labels)]
+    report["accuracy_ci95"] = list(bootstrap_accuracy_interval(correct))
+    return report
+
+
+def behavioural_figures(model, encoder: TextEncoder) -> dict[str, Any]:
+    positive = list(model.config.labels).index("positive") if "positive" in model.config.labels else 1
+
+    def positive_probability(texts):
+        probabilities = batched_probabilities(model, encoder.encode_ids(texts), encoder.padding_id)
+        return probabilities[:, positive].tolist()
+
+    return run_checks(positive_probability)
 
 
 def run_settings(name: str, model_config: ModelConfig, training: TrainingConfig,
@@ -286,7 +339,9 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
     state = trainer.fit(on_epoch_end=keep_checkpoint, log=context.log)
     labels = model_config.labels
     validation_report = evaluate_split(model, validation, encoder.padding_id, labels)
-    test_report = evaluate_split(model, context.encoded("test"), encoder.padding_id, labels)
+    validation_report.pop("predictions")
+    test_report = None if args.skip_test else test_figures(model, context.encoded("test"),
+                                                          encoder.padding_id, labels)
     config = ModelDirConfig(name=name, model=model_config, tokenizer=context.tokenizer_config,
                             weights_dtype=args.weights_dtype, embeddings=embeddings)
     metrics = {
@@ -307,14 +362,17 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
             "split_seed": args.split_seed,
             "notes": context.splits.notes,
         },
+        "behavioural": behavioural_figures(model, encoder),
+        "reference": None if test_report is None else context.reference_figures(test_report),
         "library_versions": library_versions(),
         "command": context.command,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     save_model_dir(out_dir, config, model, tokenizer, metrics, render_model_card(config, metrics))
     remove_checkpoint(resume_dir)
-    context.log(f"{name}: test accuracy {test_report['accuracy']:.4f}, macro-F1 "
-                f"{test_report['macro_f1']:.4f} -> {out_dir}")
+    summary = (f"test accuracy {test_report['accuracy']:.4f}, macro-F1 {test_report['macro_f1']:.4f}"
+               if test_report else f"validation accuracy {validation_report['accuracy']:.4f}")
+    context.log(f"{name}: {summary} -> {out_dir}")
     return metrics
 
 
@@ -351,8 +409,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if several:
         rows = comparison_rows(results)
-        atomic_write_text(out / "comparison.json", json.dumps(rows, indent=2) + "\n")
-        table = comparison_markdown(rows, args.dataset)
+        reference = reference_row(results)
+        pairs = [] if args.skip_test else pairwise_mcnemar(results, context.encoded("test").labels)
+        atomic_write_text(out / "comparison.json", json.dumps(
+            {"dataset": args.dataset, "models": rows, "reference": reference, "mcnemar": pairs},
+            indent=2) + "\n")
+        table = comparison_markdown(rows, args.dataset, reference, pairs)
         atomic_write_text(out / "comparison.md", table)
         context.log("\n" + table)
     return 0

@@ -66,8 +66,10 @@ def evaluate_split(model: nn.Module, split: EncodedSplit, padding_id: int,
     model.train(was_training)
     labels = torch.as_tensor(split.labels)
     picked = probabilities[torch.arange(len(labels)), labels].clamp_min(1e-12)
-    report = classification_report(split.labels, probabilities.argmax(dim=1).tolist(), label_names)
+    predictions = probabilities.argmax(dim=1).tolist()
+    report = classification_report(split.labels, predictions, label_names)
     report["loss"] = float(-picked.log().mean())
+    report["predictions"] = predictions
     return report
 
 

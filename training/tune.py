@@ -1,0 +1,117 @@
+"""A small, reproducible hyperparameter search that selects on the validation split only.
+
+Every configuration of a model's grid is trained with several seeds on the same data, split and
+tokenizer settings; the configuration with the best mean validation accuracy wins. The runs
+are made with --skip-test: test figures are never computed here, so they cannot leak into the
+choice.
+
+    python -m training.tune --model bilstm --out assets/tuning
+    python -m training.tune --model simple-rnn --seeds 2 --out assets/tuning
+
+It writes OUT/<model>.json (every run) and OUT/<model>.md (the table, best first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sentiment_app.atomic import atomic_write_text
+from training import train
+
+# Each grid: flag -> values. Flags not listed keep the model's defaults.
+GRIDS: dict[str, dict[str, list[Any]]] = {
+    "bilstm": {"--embeddings": ["glove-50d", "spacy-md-300d"], "--token-dropout": [0.0, 0.2],
+               "--learning-rate": [1e-3, 2e-3]},
+    "lstm": {"--embeddings": ["glove-50d", "spacy-md-300d"], "--pooling": ["last", "max"]},
+    "gru": {"--embeddings": ["glove-50d", "spacy-md-300d"], "--pooling": ["last", "max"]},
+    "simple-rnn": {"--embeddings": ["glove-50d", "spacy-md-300d"], "--pooling": ["last", "max"]},
+    "bag-of-embeddings": {"--embeddings": ["glove-50d", "spacy-md-300d"], "--pooling": ["mean", "max"]},
+}
+
+
+def configurations(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    flags = list(grid)
+    return [dict(zip(flags, values)) for values in itertools.product(*(grid[f] for f in flags))]
+
+
+def as_arguments(configuration: dict[str, Any]) -> list[str]:
+    return [str(part) for flag, value in configuration.items() for part in (flag, value)]
+
+
+def validation_only(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {"validation_accuracy": metrics["validation"]["accuracy"],
+            "validation_macro_f1": metrics["validation"]["macro_f1"],
+            "best_epoch": metrics["best_epoch"], "training_seconds": metrics["training_seconds"]}
+
+
+def markdown_table(model: str, rows: list[dict[str, Any]], base: list[str]) -> str:
+    flags = [flag for flag in rows[0]["configuration"]]
+    lines = [f"# Tuning `{model}`",
+             "",
+             f"Selected on mean validation accuracy over {len(rows[0]['runs'])} seeds; the test "
+             "split was not used. Base flags: `" + " ".join(base) + "`.",
+             "",
+             "| rank | " + " | ".join(f"`{f}`" for f in flags) + " | validation accuracy (mean) | per seed | mean best epoch |",
+             "|---|" + "---|" * len(flags) + "---|---|---|"]
+    for rank, row in enumerate(rows, start=1):
+        values = " | ".join(str(row["configuration"][f]) for f in flags)
+        seeds = ", ".join(f"{run['validation_accuracy']:.4f}" for run in row["runs"])
+        epochs = statistics.fmean(run["best_epoch"] for run in row["runs"])
+        lines.append(f"| {rank} | {values} | {row['mean_validation_accuracy']:.4f} | {seeds} | {epochs:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.tune", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, choices=sorted(GRIDS))
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--dataset", default="rt-snippets")
+    parser.add_argument("--out", type=Path, default=Path("assets/tuning"))
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--extra", default="", help="more sentiment-train flags for every run")
+    args = parser.parse_args(argv)
+    base = ["--dataset", args.dataset, "--quiet", "--skip-test", *args.extra.split()]
+    if args.threads:
+        base += ["--threads", str(args.threads)]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="tune-") as scratch:
+        for index, configuration in enumerate(configurations(GRIDS[args.model])):
+            runs = []
+            for seed in range(1, args.seeds + 1):
+                out = Path(scratch) / f"{index}-{seed}"
+                flags = ["--model", args.model, *base, *as_arguments(configuration),
+                         "--seed", str(seed), "--out", str(out)]
+                started = time.perf_counter()
+                if train.main(flags) != 0:
+                    raise SystemExit(f"training failed for {configuration}")
+                metrics = json.loads((out / "metrics.json").read_text())
+                runs.append({"seed": seed, **validation_only(metrics)})
+                print(f"{args.model} {configuration} seed {seed}: validation accuracy "
+                      f"{runs[-1]['validation_accuracy']:.4f} ({time.perf_counter() - started:.0f} s)",
+                      flush=True)
+            rows.append({"configuration": configuration, "runs": runs,
+                         "mean_validation_accuracy": statistics.fmean(r["validation_accuracy"] for r in runs)})
+    rows.sort(key=lambda row: -row["mean_validation_accuracy"])
+    args.out.mkdir(parents=True, exist_ok=True)
+    command = "python -m training.tune " + " ".join(argv if argv is not None else sys.argv[1:])
+    atomic_write_text(args.out / f"{args.model}.json",
+                      json.dumps({"model": args.model, "command": command, "base_flags": base,
+                                  "selected": rows[0]["configuration"], "rows": rows}, indent=2) + "\n")
+    atomic_write_text(args.out / f"{args.model}.md", markdown_table(args.model, rows, base)
+                      + f"\nReproduce: `{command}`\n")
+    print(f"best for {args.model}: {rows[0]['configuration']} "
+          f"(mean validation accuracy {rows[0]['mean_validation_accuracy']:.4f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
