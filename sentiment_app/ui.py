@@ -45,6 +45,10 @@ LONG_RANGE_INTRO = """#### The long-range experiment
 A synthetic task: the label is set by the first token, followed by N random distractors, and the
 network reads only its final state. `python -m training.long_range` reproduces this plot."""
 QUEUE_SIZE = 64  # requests waiting at most; more are refused with "queue full"
+# Gradio keeps a copy of the page's config for every session it has seen (each API call is a
+# new session), 10,000 of them by default: about 0.4 MB each here. The app keeps no per-user
+# state, so a small bound keeps memory flat under load.
+SESSION_CAPACITY = 128
 CONCURRENCY = 2  # model calls at once: one per CPU core on the free Spaces hardware
 
 
@@ -114,8 +118,12 @@ def build_demo(service: SentimentService) -> gr.Blocks:
                     upload = gr.File(label="File", file_types=[".csv", ".tsv", ".txt", ".jsonl", ".json"],
                                      elem_id="batch-file")
                     with gr.Column():
-                        text_column = gr.Dropdown([], label="Text column", elem_id="batch-text-column")
+                        # custom values allowed: the columns are checked server-side, and a
+                        # session evicted from Gradio's state holder forgets updated choices
+                        text_column = gr.Dropdown([], label="Text column", allow_custom_value=True,
+                                                  elem_id="batch-text-column")
                         label_column = gr.Dropdown([NO_LABEL_COLUMN], value=NO_LABEL_COLUMN,
+                                                   allow_custom_value=True,
                                                    label="Label column (optional)")
                         batch_model = gr.Dropdown([ALL_MODELS, *models], value=ALL_MODELS, label="Models")
                         score_button = gr.Button("Score file", variant="primary", elem_id="batch-score")
@@ -177,4 +185,5 @@ def build_demo(service: SentimentService) -> gr.Blocks:
 def launch_options() -> dict:
     """Settings passed to `demo.launch()`: look, limits and safe defaults."""
     return {"theme": gr.themes.Soft(primary_hue="indigo"), "css": CSS,
-            "max_file_size": "25mb", "show_error": False}
+            "max_file_size": "25mb", "show_error": False,
+            "state_session_capacity": SESSION_CAPACITY}

@@ -118,3 +118,20 @@ def test_tuning_selects_on_validation_and_writes_its_table(tmp_path, tiny_csv, m
     assert "--skip-test" in result["base_flags"]
     assert "test" not in json.dumps(result["rows"])
     assert "| rank |" in (tmp_path / "gru.md").read_text()
+
+
+def test_tuning_puts_configurations_over_the_size_budget_last(tmp_path):
+    from training import tune
+
+    rows = [{"configuration": {"--hidden-dim": 512}, "runs": [{"validation_accuracy": 0.9, "best_epoch": 1}],
+             "mean_validation_accuracy": 0.9},
+            {"configuration": {"--hidden-dim": 8}, "runs": [{"validation_accuracy": 0.7, "best_epoch": 1}],
+             "mean_validation_accuracy": 0.7}]
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps({"rows": rows, "base_flags": ["--vocab-size", "200"], "command": "c"}))
+    assert tune.main(["--model", "gru", "--from-json", str(earlier), "--out", str(tmp_path),
+                      "--max-size-mb", "2"]) == 0
+    result = json.loads((tmp_path / "gru.json").read_text())
+    assert result["selected"] == {"--hidden-dim": 8}
+    assert result["rows"][1]["estimated_size_mb"] > 2 > result["rows"][0]["estimated_size_mb"]
+    assert "(over budget)" in (tmp_path / "gru.md").read_text()

@@ -8,7 +8,9 @@ choice.
     python -m training.tune --model bilstm --out assets/tuning
     python -m training.tune --model simple-rnn --seeds 2 --out assets/tuning
 
-It writes OUT/<model>.json (every run) and OUT/<model>.md (the table, best first).
+It writes OUT/<model>.json (every run) and OUT/<model>.md (the table, best first). The choice is
+the best configuration whose model directory fits the size budget (--max-size-mb, 10 MB: the
+limit for the models shipped with the app); --from-json re-ranks an earlier run without training.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from sentiment_app.atomic import atomic_write_text
+from sentiment_app.models import build_model, count_parameters
 from training import train
+
+FILES_OVERHEAD_MB = 0.8  # tokenizer.json, config, metrics and model card of a 16k-token model
 
 # Each grid: flag -> values. Flags not listed keep the model's defaults.
 GRIDS: dict[str, dict[str, list[Any]]] = {
@@ -46,27 +51,59 @@ def as_arguments(configuration: dict[str, Any]) -> list[str]:
     return [str(part) for flag, value in configuration.items() for part in (flag, value)]
 
 
+def estimated_size_mb(model: str, configuration: dict[str, Any], base: list[str]) -> float:
+    """Size of the model directory the configuration would produce (float32 weights)."""
+    args = train.build_parser().parse_args(["--model", model, *base, *as_arguments(configuration)])
+    config = train.model_config_from_args(model, args)
+    config.vocab_size = args.vocab_size
+    return count_parameters(build_model(config)) * 4 / 1e6 + FILES_OVERHEAD_MB
+
+
+def rank(rows: list[dict[str, Any]], budget_mb: float) -> list[dict[str, Any]]:
+    """Fitting configurations first, each group by mean validation accuracy."""
+    return sorted(rows, key=lambda row: (row["estimated_size_mb"] > budget_mb,
+                                         -row["mean_validation_accuracy"]))
+
+
 def validation_only(metrics: dict[str, Any]) -> dict[str, Any]:
     return {"validation_accuracy": metrics["validation"]["accuracy"],
             "validation_macro_f1": metrics["validation"]["macro_f1"],
             "best_epoch": metrics["best_epoch"], "training_seconds": metrics["training_seconds"]}
 
 
-def markdown_table(model: str, rows: list[dict[str, Any]], base: list[str]) -> str:
+def markdown_table(model: str, rows: list[dict[str, Any]], base: list[str], budget_mb: float) -> str:
     flags = [flag for flag in rows[0]["configuration"]]
     lines = [f"# Tuning `{model}`",
              "",
-             f"Selected on mean validation accuracy over {len(rows[0]['runs'])} seeds; the test "
-             "split was not used. Base flags: `" + " ".join(base) + "`.",
+             f"Ranked on mean validation accuracy over {len(rows[0]['runs'])} seeds, among the "
+             f"configurations whose model directory fits {budget_mb:g} MB (those that do not come "
+             "last); the test split was not used. Base flags: `" + " ".join(base) + "`.",
              "",
-             "| rank | " + " | ".join(f"`{f}`" for f in flags) + " | validation accuracy (mean) | per seed | mean best epoch |",
-             "|---|" + "---|" * len(flags) + "---|---|---|"]
-    for rank, row in enumerate(rows, start=1):
+             "| rank | " + " | ".join(f"`{f}`" for f in flags)
+             + " | validation accuracy (mean) | per seed | mean best epoch | size |",
+             "|---|" + "---|" * len(flags) + "---|---|---|---|"]
+    for position, row in enumerate(rows, start=1):
         values = " | ".join(str(row["configuration"][f]) for f in flags)
         seeds = ", ".join(f"{run['validation_accuracy']:.4f}" for run in row["runs"])
         epochs = statistics.fmean(run["best_epoch"] for run in row["runs"])
-        lines.append(f"| {rank} | {values} | {row['mean_validation_accuracy']:.4f} | {seeds} | {epochs:.1f} |")
+        size = f"{row['estimated_size_mb']:.1f} MB" + (" (over budget)" if row["estimated_size_mb"] > budget_mb else "")
+        lines.append(f"| {position} | {values} | {row['mean_validation_accuracy']:.4f} | {seeds} "
+                     f"| {epochs:.1f} | {size} |")
     return "\n".join(lines) + "\n"
+
+
+def write_results(model: str, rows: list[dict[str, Any]], base: list[str], budget_mb: float,
+                  out: Path, command: str) -> dict[str, Any]:
+    for row in rows:
+        row["estimated_size_mb"] = estimated_size_mb(model, row["configuration"], base)
+    rows = rank(rows, budget_mb)
+    out.mkdir(parents=True, exist_ok=True)
+    result = {"model": model, "command": command, "base_flags": base, "max_size_mb": budget_mb,
+              "selected": rows[0]["configuration"], "rows": rows}
+    atomic_write_text(out / f"{model}.json", json.dumps(result, indent=2) + "\n")
+    atomic_write_text(out / f"{model}.md", markdown_table(model, rows, base, budget_mb)
+                      + f"\nReproduce: `{command}`\n")
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +115,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("assets/tuning"))
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--extra", default="", help="more sentiment-train flags for every run")
+    parser.add_argument("--max-size-mb", type=float, default=10.0,
+                        help="size budget of a model directory (default 10 MB)")
+    parser.add_argument("--from-json", type=Path,
+                        help="re-rank the runs of an earlier OUT/<model>.json instead of training")
     args = parser.parse_args(argv)
+    command = "python -m training.tune " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.from_json:
+        earlier = json.loads(args.from_json.read_text())
+        result = write_results(args.model, earlier["rows"], earlier["base_flags"], args.max_size_mb,
+                               args.out, earlier["command"])
+        print(f"best for {args.model}: {result['selected']}")
+        return 0
     base = ["--dataset", args.dataset, "--quiet", "--skip-test", *args.extra.split()]
     if args.threads:
         base += ["--threads", str(args.threads)]
@@ -100,16 +148,10 @@ def main(argv: list[str] | None = None) -> int:
                       flush=True)
             rows.append({"configuration": configuration, "runs": runs,
                          "mean_validation_accuracy": statistics.fmean(r["validation_accuracy"] for r in runs)})
-    rows.sort(key=lambda row: -row["mean_validation_accuracy"])
-    args.out.mkdir(parents=True, exist_ok=True)
-    command = "python -m training.tune " + " ".join(argv if argv is not None else sys.argv[1:])
-    atomic_write_text(args.out / f"{args.model}.json",
-                      json.dumps({"model": args.model, "command": command, "base_flags": base,
-                                  "selected": rows[0]["configuration"], "rows": rows}, indent=2) + "\n")
-    atomic_write_text(args.out / f"{args.model}.md", markdown_table(args.model, rows, base)
-                      + f"\nReproduce: `{command}`\n")
-    print(f"best for {args.model}: {rows[0]['configuration']} "
-          f"(mean validation accuracy {rows[0]['mean_validation_accuracy']:.4f})")
+    result = write_results(args.model, rows, base, args.max_size_mb, args.out, command)
+    best = result["rows"][0]
+    print(f"best for {args.model}: {best['configuration']} "
+          f"(mean validation accuracy {best['mean_validation_accuracy']:.4f})")
     return 0
 
 
