@@ -55,7 +55,9 @@ def save_weights(model: torch.nn.Module, path: Path, dtype: str = "float32") -> 
         name: tensor.detach().to(WEIGHT_DTYPES[dtype]).contiguous()
         for name, tensor in model.state_dict().items()
     }
-    save_file(tensors, str(path), metadata={"format": "pt", "dtype": dtype})
+    # one metadata key: safetensors writes metadata in hash-map order, and byte-identical files
+    # for identical weights are worth keeping (the dtype is in config.json)
+    save_file(tensors, str(path), metadata={"format": "pt"})
 
 
 def save_model_dir(

@@ -85,15 +85,43 @@ def available_models(directory: Path | None = None) -> list[str]:
     )
 
 
-class Predictor:
-    """Scores texts with one trained model. Thread-safe for concurrent `predict` calls."""
+BACKENDS = ("auto", "torch", "onnx")
 
-    def __init__(self, loaded: LoadedModel, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+
+class Predictor:
+    """Scores texts with one trained model. Thread-safe for concurrent `predict` calls.
+
+    backend "torch" runs eager PyTorch; "onnx" runs ONNX Runtime on a graph exported from the same
+    weights; "auto" (the default) uses ONNX Runtime where it is installed and the model's
+    metrics.json records that it agreed with PyTorch on the test split, else PyTorch.
+    """
+
+    def __init__(self, loaded: LoadedModel, batch_size: int = DEFAULT_BATCH_SIZE,
+                 backend: str = "auto") -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
         self.loaded = loaded
-        self.model = loaded.model
+        self.model = loaded.model  # the torch module: explanations take gradients through it
+        self.runner = loaded.model  # what scores texts: the torch module or its ONNX export
+        self.backend = "torch"
         self.encoder = loaded.encoder
         self.labels = list(loaded.config.model.labels)
         self.batch_size = batch_size
+        if backend == "onnx" or (backend == "auto" and self.onnx_verified):
+            self.use_onnx()
+
+    @property
+    def onnx_verified(self) -> bool:
+        """True when ONNX Runtime is installed and agreed with PyTorch on the test split."""
+        from sentiment_app.onnx_backend import onnxruntime_available
+
+        return bool((self.metrics.get("onnx") or {}).get("passed")) and onnxruntime_available()
+
+    def use_onnx(self) -> None:
+        from sentiment_app.onnx_backend import OnnxClassifier
+
+        self.runner = OnnxClassifier(self.model)
+        self.backend = "onnx"
 
     @property
     def name(self) -> str:
@@ -118,7 +146,7 @@ class Predictor:
 
     def probabilities(self, id_lists: Sequence[Sequence[int]]) -> torch.Tensor:
         """(num_texts, num_labels) probabilities, in input order."""
-        return batched_probabilities(self.model, id_lists, self.encoder.padding_id,
+        return batched_probabilities(self.runner, id_lists, self.encoder.padding_id,
                                      self.batch_size)
 
     def predict_or_skip(self, texts: Sequence[str]) -> list[Prediction | None]:
@@ -154,6 +182,8 @@ class Predictor:
         return self.predict([text])[0]
 
 
-def load_predictor(name_or_path: str | os.PathLike, batch_size: int = DEFAULT_BATCH_SIZE) -> Predictor:
+def load_predictor(name_or_path: str | os.PathLike, batch_size: int = DEFAULT_BATCH_SIZE,
+                   backend: str = "auto") -> Predictor:
     """Load a model directory (or a shipped model by name, e.g. "bilstm") for inference."""
-    return Predictor(load_model_dir(resolve_model_path(name_or_path)), batch_size=batch_size)
+    return Predictor(load_model_dir(resolve_model_path(name_or_path)), batch_size=batch_size,
+                     backend=backend)

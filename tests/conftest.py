@@ -13,7 +13,7 @@ NEGATIVE_WORDS = ["awful", "boring", "dreadful", "tedious", "clumsy", "terrible"
 SUBJECTS = ["the film", "this movie", "the story", "the cast", "the script", "its ending"]
 FILLERS = ["", "honestly", "from start to finish", "for the most part", "in the end", "really"]
 
-TINY_MODEL_ARGS = ["--epochs", "5", "--learning-rate", "0.01", "--embedding-dim", "16", "--hidden-dim", "16",
+TINY_MODEL_ARGS = ["--epochs", "6", "--learning-rate", "0.01", "--dropout", "0.1", "--token-dropout", "0", "--embedding-dim", "16", "--hidden-dim", "16",
                    "--vocab-size", "200", "--min-frequency", "1", "--batch-size", "16",
                    "--patience", "4", "--quiet"]
 

@@ -99,16 +99,21 @@ def test_compare_lists_every_model_and_notes_disagreement(handlers, service, mon
     assert "agree" in notes or "disagree" in notes
     import torch
 
+    class FixedLogits:
+        def __init__(self, config, row):
+            self.config, self.row = config, row
+
+        def __call__(self, token_ids, lengths):
+            return torch.tensor([self.row] * len(token_ids))
+
     for name, predictor in service.predictors.items():
-        logits = [9.0, -9.0] if name == "gru" else [-9.0, 9.0]
-        monkeypatch.setattr(predictor.model, "forward",
-                            lambda ids, lengths, row=logits: torch.tensor([row] * len(ids)))
+        row = [9.0, -9.0] if name == "gru" else [-9.0, 9.0]
+        monkeypatch.setattr(predictor, "runner", FixedLogits(predictor.model.config, row))
     _, notes = handlers.compare("the film is wonderful")
     assert "disagree" in notes and "gru says negative" in notes
     monkeypatch.undo()
     for predictor in service.predictors.values():
-        monkeypatch.setattr(predictor.model, "forward",
-                            lambda ids, lengths: torch.tensor([[-9.0, 9.0]] * len(ids)))
+        monkeypatch.setattr(predictor, "runner", FixedLogits(predictor.model.config, [-9.0, 9.0]))
     _, notes = handlers.compare("the film is wonderful")
     assert notes == "- All 5 models agree."
 

@@ -24,10 +24,52 @@ def describe_architecture(config: ModelDirConfig) -> str:
             f"the classifier reads {pooled}. Dropout {model.dropout}.")
 
 
+def interval(values) -> str:
+    return f"{values[0]:.4f} – {values[1]:.4f}" if values else ""
+
+
+def reference_line(reference) -> str:
+    if not reference:
+        return ""
+    test = reference["mcnemar_model_vs_reference"]
+    return (f"| TF-IDF + logistic regression (same split) | | {reference['test_accuracy']:.4f} "
+            f"| {interval(reference['accuracy_ci95'])} | |\n\nMcNemar's exact test against that "
+            f"reference: this model alone right on {test['only_first_correct']} test texts, the "
+            f"reference alone on {test['only_second_correct']}; p = {test['p_value']:.3g}.\n")
+
+
+def onnx_line(onnx) -> str:
+    if not onnx:
+        return ""
+    verdict = "passes" if onnx["passed"] else "fails"
+    return (f"\nONNX Runtime against eager PyTorch on the {onnx['texts']:,} test texts: "
+            f"{onnx['label_agreement']:.2%} of labels agree, probabilities differ by at most "
+            f"{onnx['max_probability_difference']:.2g}; this {verdict} the bar (99.5%, 0.02) for "
+            "the predictor to use the faster ONNX backend.\n")
+
+
+def behaviour_section(behaviour) -> str:
+    if not behaviour:
+        return ""
+    rows = "\n".join(f"| {c['capability']} | {c['kind']} | {c['cases']} | {c['pass_rate']:.0%} |"
+                     for c in behaviour["checks"])
+    return (f"\n### Behavioural checks\n\nHand-written cases in the spirit of CheckList, never "
+            f"trained on; {behaviour['pass_rate']:.1%} of {behaviour['cases']} passed.\n\n"
+            f"| capability | kind | cases | passed |\n|---|---|---|---|\n{rows}\n")
+
+
+def render_tuning_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
+    """A short card for a run made with --skip-test (a tuning run: not for use)."""
+    return (f"# {config.name} (tuning run)\n\n{describe_architecture(config)}\n\nValidation "
+            f"accuracy {metrics['validation']['accuracy']:.4f}; the test split was not evaluated.\n\n"
+            f"```bash\n{metrics['command']}\n```\n")
+
+
 def render_model_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
     validation = metrics["validation"]
-    test = metrics["test"] or {**{k: validation[k] for k in ("confusion_matrix", "confusion_matrix_labels")},
-                               "num_examples": 0, "accuracy": float("nan"), "macro_f1": float("nan")}
+    if not metrics["test"]:
+        return render_tuning_card(config, metrics)
+    test = metrics["test"]
     dataset = metrics["dataset"]
     matrix = test["confusion_matrix"]
     labels = test["confusion_matrix_labels"]
@@ -63,14 +105,15 @@ metrics: [accuracy, f1]
 
 ## Results on `{dataset['name']}`
 
-| split | examples | accuracy | macro-F1 |
-|---|---|---|---|
-| validation | {validation['num_examples']:,} | {validation['accuracy']:.4f} | {validation['macro_f1']:.4f} |
-| test | {test['num_examples']:,} | {test['accuracy']:.4f} | {test['macro_f1']:.4f} |
-
+| split | examples | accuracy | 95% CI (bootstrap) | macro-F1 |
+|---|---|---|---|---|
+| validation | {validation['num_examples']:,} | {validation['accuracy']:.4f} | | {validation['macro_f1']:.4f} |
+| test | {test['num_examples']:,} | {test['accuracy']:.4f} | {interval(test.get('accuracy_ci95'))} | {test['macro_f1']:.4f} |
+{reference_line(metrics.get('reference'))}
 The test split was used once, after training; early stopping and model selection used the
 validation split only (best epoch: {metrics['best_epoch']}).
-
+{onnx_line(metrics.get('onnx'))}
+{behaviour_section(metrics.get('behavioural'))}
 Test confusion matrix (rows: true label, columns: predicted):
 
 | | {' | '.join(labels)} |

@@ -25,6 +25,7 @@ from training.data import REGISTERED_DATASETS, DatasetError, SentimentSplits, lo
 from training.embeddings import (VECTOR_SOURCES, EmbeddingsError, WordVectors, initialise_embedding,
                                  load_vectors, minilm_tokenizer)
 from sentiment_app.inference import batched_probabilities
+from sentiment_app.onnx_backend import onnxruntime_available, verify_backend
 from training.behaviour import run_checks
 from training.evaluate import comparison_markdown, comparison_rows, pairwise_mcnemar, reference_row
 from training.reference import ReferenceResult, tfidf_logistic_regression
@@ -37,10 +38,11 @@ from training.trainer import EncodedSplit, Trainer, TrainingConfig, evaluate_spl
 DEFAULT_SPLIT_SEED = 13
 
 # Training settings that suit each registered model; command-line flags override them.
+# (bilstm: chosen by `python -m training.tune`, see assets/tuning/)
 TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
     "simple-rnn": {"learning_rate": 1e-3},
     "lstm": {"learning_rate": 2e-3},
-    "bilstm": {"learning_rate": 2e-3},
+    "bilstm": {"learning_rate": 1e-3, "token_dropout": 0.2},
     "gru": {"learning_rate": 2e-3},
     "bag-of-embeddings": {"learning_rate": 3e-3},
 }
@@ -271,6 +273,14 @@ def behavioural_figures(model, encoder: TextEncoder) -> dict[str, Any]:
     return run_checks(positive_probability)
 
 
+def onnx_figures(model, split: EncodedSplit, encoder: TextEncoder) -> dict[str, Any] | None:
+    """Does ONNX Runtime agree with eager PyTorch on the test split? The predictor uses the ONNX
+    backend only where this passed. None where onnxruntime is not installed."""
+    if not onnxruntime_available():
+        return None
+    return verify_backend(model, split.id_lists, encoder.padding_id)
+
+
 def run_settings(name: str, model_config: ModelConfig, training: TrainingConfig,
                  context: RunContext) -> dict[str, Any]:
     """What must match for --resume to continue a run."""
@@ -363,6 +373,7 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
             "notes": context.splits.notes,
         },
         "behavioural": behavioural_figures(model, encoder),
+        "onnx": None if test_report is None else onnx_figures(model, context.encoded("test"), encoder),
         "reference": None if test_report is None else context.reference_figures(test_report),
         "library_versions": library_versions(),
         "command": context.command,
