@@ -52,7 +52,7 @@ def dump_json(data: Any) -> str:
 
 def save_weights(model: torch.nn.Module, path: Path, dtype: str = "float32") -> None:
     tensors = {
-        name: tensor.detach().to(WEIGHT_DTYPES[dtype]).contiguous()
+        name: tensor.detach().cpu().to(WEIGHT_DTYPES[dtype]).contiguous()
         for name, tensor in model.state_dict().items()
     }
     # one metadata key: safetensors writes metadata in hash-map order, and byte-identical files

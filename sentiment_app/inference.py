@@ -30,12 +30,20 @@ def batched_probabilities(model: torch.nn.Module, id_lists: Sequence[Sequence[in
     batched together, so that little time goes into padding (which never changes a result)."""
     order = sorted(range(len(id_lists)), key=lambda index: len(id_lists[index]))
     result = torch.empty(len(id_lists), len(model.config.labels))
+    device = model_device(model)
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
         batch = pad_batch([id_lists[index] for index in chunk], padding_id)
-        logits = model(batch.token_ids, batch.lengths)  # (chunk, num_labels)
-        result[chunk] = torch.softmax(logits.float(), dim=-1)
+        logits = model(batch.token_ids.to(device), batch.lengths.to(device))  # (chunk, labels)
+        result[chunk] = torch.softmax(logits.float(), dim=-1).cpu()
     return result
+
+
+def model_device(model) -> torch.device:
+    """Where a torch module's weights live (CPU for anything else, such as the ONNX runner)."""
+    parameters = getattr(model, "parameters", None)
+    first = next(parameters(), None) if callable(parameters) else None
+    return first.device if first is not None else torch.device("cpu")
 
 
 class EmptyTextError(ValueError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import platform
 import shlex
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 
 import torch
 from tokenizers import Tokenizer
+from torch import distributed
 
 import sentiment_app
 from sentiment_app.atomic import atomic_write_text
@@ -33,7 +35,7 @@ from training.significance import bootstrap_accuracy_interval, mcnemar
 from training.model_card import render_model_card
 from training.resume import (ResumeError, checkpoint_dir, read_checkpoint, remove_checkpoint,
                              restore_trainer, save_checkpoint)
-from training.trainer import EncodedSplit, Trainer, TrainingConfig, evaluate_split
+from training.trainer import EncodedSplit, Trainer, TrainingConfig, evaluate_split, process_group
 
 DEFAULT_SPLIT_SEED = 13
 
@@ -49,6 +51,7 @@ TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
 
 EPILOG = """examples:
   sentiment-train --model bilstm --out runs/bilstm
+  torchrun --nproc_per_node 2 -m training.train --model bilstm --out runs/bilstm-ddp
   sentiment-train --models simple-rnn,lstm,bilstm,gru,bag-of-embeddings --out runs/all
   sentiment-train --model gru --dataset reviews.csv --text-column review --label-column stars
   sentiment-train --model lstm --dataset imdb --max-length 400 --out runs/imdb-lstm
@@ -91,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--weight-decay", type=float, help="default 0")
     hyper.add_argument("--clip-norm", type=float, help="max gradient norm (default 5.0)")
     hyper.add_argument("--patience", type=int, help="early-stopping patience in epochs (default 3)")
+    hyper.add_argument("--weight-averaging", type=float,
+                       help="keep an exponential moving average of the weights with this decay "
+                            "per step (e.g. 0.99) and validate and save it (default off)")
     hyper.add_argument("--token-dropout", type=float,
                        help="share of training tokens replaced by [UNK] each batch (default 0)")
     arch = parser.add_argument_group("model")
@@ -116,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("--max-length", type=int, default=256, help="tokens kept per text")
     run = parser.add_argument_group("run")
     run.add_argument("--threads", type=int, help="CPU threads for torch (default: all cores)")
+    run.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                     help="where to train (default auto: a GPU when there is one)")
     run.add_argument("--resume", action="store_true",
                      help="continue from the checkpoint an interrupted run left")
     run.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
@@ -143,7 +151,7 @@ def model_config_from_args(name: str, args: argparse.Namespace) -> ModelConfig:
 def training_config_from_args(name: str, args: argparse.Namespace) -> TrainingConfig:
     settings = {**dataclasses.asdict(TrainingConfig()), **TRAINING_DEFAULTS.get(name, {})}
     for field in ("epochs", "batch_size", "learning_rate", "weight_decay", "clip_norm", "patience",
-                  "token_dropout"):
+                  "token_dropout", "weight_averaging"):
         if getattr(args, field) is not None:
             settings[field] = getattr(args, field)
     settings["seed"] = args.seed
@@ -183,7 +191,9 @@ class RunContext:
     def __init__(self, args: argparse.Namespace, argv: list[str]) -> None:
         self.args = args
         self.command = shlex.join(["sentiment-train", *argv])
-        self.log = (lambda message: None) if args.quiet else (lambda message: print(message, flush=True))
+        quiet = args.quiet or process_group()[0] != 0  # under torchrun, process 0 reports
+        self.log = (lambda message: None) if quiet else (lambda message: print(message, flush=True))
+        self.device = pick_device(args.device)
         self.tokenizer_config = TokenizerConfig(
             algorithm=args.tokenizer, vocab_size=args.vocab_size,
             min_frequency=args.min_frequency, max_length=args.max_length,
@@ -281,6 +291,26 @@ def onnx_figures(model, split: EncodedSplit, encoder: TextEncoder) -> dict[str, 
     return verify_backend(model, split.id_lists, encoder.padding_id)
 
 
+def pick_device(choice: str) -> torch.device:
+    """cpu, cuda, or auto (cuda when available); under torchrun each process takes the GPU of
+    its LOCAL_RANK."""
+    if choice == "cpu" or (choice == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise DatasetError("--device cuda: no CUDA device is available")
+    return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def start_process_group(device: str) -> bool:
+    """Join the process group torchrun set up (gloo on CPU, NCCL on GPU); False when not
+    launched by torchrun."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return False
+    use_cuda = device != "cpu" and torch.cuda.is_available()
+    distributed.init_process_group(backend="nccl" if use_cuda else "gloo")
+    return True
+
+
 def run_settings(name: str, model_config: ModelConfig, training: TrainingConfig,
                  context: RunContext) -> dict[str, Any]:
     """What must match for --resume to continue a run."""
@@ -335,18 +365,26 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
         }
         context.log(f"{name}: {embeddings['description']}")
     train, validation = context.encoded("train"), context.encoded("validation")
+    rank, world_size = process_group()
+    torch.manual_seed(training.seed + rank)  # same initial weights, own dropout per process
     trainer = Trainer(model, training, train, validation, encoder.padding_id,
                       model_config.labels, show_progress=not args.quiet,
-                      unknown_id=encoder.unknown_id)
+                      unknown_id=encoder.unknown_id, device=context.device)
     if checkpoint is not None:
         restore_trainer(trainer, *checkpoint)
         context.log(f"{name}: resuming at epoch {trainer.state.next_epoch} from {resume_dir}")
-    context.log(f"{name}: {count_parameters(model):,} parameters, training on {len(train):,} texts")
+    context.log(f"{name}: {count_parameters(model):,} parameters, training on {len(train):,} texts"
+                + (f" in {world_size} processes" if world_size > 1 else "")
+                + (f" on {context.device}" if context.device.type != "cpu" else ""))
 
     def keep_checkpoint(current: Trainer) -> None:
-        save_checkpoint(resume_dir, current, tokenizer, settings)
+        if rank == 0:
+            save_checkpoint(resume_dir, current, tokenizer, settings)
 
     state = trainer.fit(on_epoch_end=keep_checkpoint, log=context.log)
+    model.cpu()
+    if rank != 0:  # the other processes hold identical weights: one writes the results
+        return {}
     labels = model_config.labels
     validation_report = evaluate_split(model, validation, encoder.padding_id, labels)
     validation_report.pop("predictions")
@@ -410,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         datasets.disable_progress_bars()
     several = args.models is not None
     out = args.out or Path("runs") / ("comparison" if several else names[0])
+    grouped = start_process_group(args.device)
     try:
         context = RunContext(args, argv)
         results = {}
@@ -418,7 +457,11 @@ def main(argv: list[str] | None = None) -> int:
     except (DatasetError, ResumeError, EmbeddingsError) as error:
         print(f"sentiment-train: error: {error}", file=sys.stderr)
         return 2
-    if several:
+    finally:
+        if grouped:
+            distributed.barrier()
+            distributed.destroy_process_group()
+    if several and process_group()[0] == 0 and all(results.values()):
         rows = comparison_rows(results)
         reference = reference_row(results)
         pairs = [] if args.skip_test else pairwise_mcnemar(results, context.encoded("test").labels)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
+from torch import distributed, nn
 from tqdm.auto import tqdm
 
 from sentiment_app.inference import batched_probabilities
@@ -29,6 +29,8 @@ class TrainingConfig:
     clip_norm: float = 5.0  # max global gradient norm (the seed's exploding gradients)
     patience: int = 3  # epochs without a better validation accuracy before stopping
     token_dropout: float = 0.0  # share of tokens replaced by [UNK] in each training batch
+    weight_averaging: float = 0.0  # >0: evaluate and keep an exponential moving average of the
+    # weights, updated after every step with this decay (e.g. 0.99)
     seed: int = 13  # weights, dropout and batch order
 
     def to_dict(self) -> dict[str, Any]:
@@ -57,6 +59,13 @@ class TrainerState:
     elapsed_seconds: float = 0.0
 
 
+def process_group() -> tuple[int, int]:
+    """(rank, world size) of this process: (0, 1) unless launched by torchrun."""
+    if distributed.is_available() and distributed.is_initialized():
+        return distributed.get_rank(), distributed.get_world_size()
+    return 0, 1
+
+
 def evaluate_split(model: nn.Module, split: EncodedSplit, padding_id: int,
                    label_names: Sequence[str]) -> dict[str, Any]:
     """Accuracy, macro-F1, confusion matrix and mean cross-entropy of `model` on `split`."""
@@ -76,8 +85,19 @@ def evaluate_split(model: nn.Module, split: EncodedSplit, padding_id: int,
 class Trainer:
     def __init__(self, model: nn.Module, config: TrainingConfig, train: EncodedSplit,
                  validation: EncodedSplit, padding_id: int, label_names: Sequence[str],
-                 show_progress: bool = True, unknown_id: int | None = None) -> None:
-        self.model = model
+                 show_progress: bool = True, unknown_id: int | None = None,
+                 device: torch.device | None = None) -> None:
+        self.device = device or torch.device("cpu")
+        self.model = model.to(self.device)
+        self.rank, self.world_size = process_group()
+        # Under torchrun every process trains on its share of each epoch's batches and
+        # DistributedDataParallel averages the gradients, so all copies stay identical.
+        self.network = model
+        if self.world_size > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            self.network = DistributedDataParallel(model, device_ids=device_ids)
         self.config = config
         self.train_split = train
         self.validation_split = validation
@@ -92,27 +112,44 @@ class Trainer:
             fused=True,
         )
         self.loss_function = nn.CrossEntropyLoss()
+        self.averaged = None
+        if config.weight_averaging:
+            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+            self.averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.weight_averaging),
+                                          use_buffers=True)
         self.state = TrainerState()
         self.train_lengths = [len(ids) for ids in train.id_lists]
 
+    def epoch_share(self, epoch: int) -> list[np.ndarray]:
+        """This process's batches of the epoch: all of them, or every world_size-th under
+        torchrun (cut to an equal count, since every process must take the same steps)."""
+        batches = epoch_batches(self.train_lengths, self.config.batch_size, self.config.seed, epoch)
+        if self.world_size == 1:
+            return batches
+        steps = len(batches) // self.world_size
+        return batches[self.rank :: self.world_size][:steps]
+
     def train_epoch(self, epoch: int) -> dict[str, Any]:
         self.model.train()
-        batches = epoch_batches(self.train_lengths, self.config.batch_size, self.config.seed, epoch)
+        batches = self.epoch_share(epoch)
         total_loss = correct = seen = 0
         gradient_norms: list[float] = []
         started = time.perf_counter()
-        progress = tqdm(total=len(self.train_split), desc=f"epoch {epoch}", unit="sample",
-                        disable=not self.show_progress, leave=False, dynamic_ncols=True)
+        progress = tqdm(total=sum(len(rows) for rows in batches), desc=f"epoch {epoch}", unit="sample",
+                        disable=not self.show_progress or self.rank != 0, leave=False, dynamic_ncols=True)
         for batch, labels in iterate_batches(self.train_split.id_lists, self.train_split.labels,
                                              batches, self.padding_id):
-            targets = torch.as_tensor(labels)
-            token_ids = self.drop_tokens(batch.token_ids, batch.lengths)
-            logits = self.model(token_ids, batch.lengths)  # (batch, num_labels)
+            targets = torch.as_tensor(labels).to(self.device)
+            token_ids = self.drop_tokens(batch.token_ids, batch.lengths).to(self.device)
+            logits = self.network(token_ids, batch.lengths.to(self.device))  # (batch, num_labels)
             loss = self.loss_function(logits, targets)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()  # backpropagation through time, through every step of every text
             norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm)
             self.optimizer.step()
+            if self.averaged is not None:
+                self.averaged.update_parameters(self.model)
             gradient_norms.append(float(norm))
             total_loss += float(loss.detach()) * len(labels)
             correct += int((logits.argmax(dim=1) == targets).sum())
@@ -120,6 +157,10 @@ class Trainer:
             progress.update(len(labels))
             progress.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
         progress.close()
+        if self.world_size > 1:  # totals over every process
+            totals = torch.tensor([total_loss, correct, seen], dtype=torch.float64, device=self.device)
+            distributed.all_reduce(totals)
+            total_loss, correct, seen = totals.tolist()
         seconds = time.perf_counter() - started
         norms = np.asarray(gradient_norms)
         return {
@@ -131,6 +172,11 @@ class Trainer:
             "train_seconds": seconds,
             "samples_per_second": seen / seconds if seconds > 0 else math.inf,
         }
+
+    @property
+    def evaluated_model(self) -> nn.Module:
+        """The weights that are validated and kept: the running average where enabled."""
+        return self.model if self.averaged is None else self.averaged.module
 
     def drop_tokens(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Word dropout: replace a random share of the real tokens by [UNK] (a regulariser)."""
@@ -148,7 +194,7 @@ class Trainer:
             epoch = state.next_epoch
             started = time.perf_counter()
             record = {"epoch": epoch, **self.train_epoch(epoch)}
-            validation = evaluate_split(self.model, self.validation_split, self.padding_id,
+            validation = evaluate_split(self.evaluated_model, self.validation_split, self.padding_id,
                                         self.label_names)
             record.update(validation_loss=validation["loss"],
                           validation_accuracy=validation["accuracy"],
@@ -158,7 +204,7 @@ class Trainer:
                 state.best_accuracy = validation["accuracy"]
                 state.best_epoch = epoch
                 state.epochs_without_gain = 0
-                state.best_weights = copy.deepcopy(self.model.state_dict())
+                state.best_weights = copy.deepcopy(self.evaluated_model.state_dict())
             else:
                 state.epochs_without_gain += 1
             state.history.append(record)

@@ -1,0 +1,385 @@
+"""Speed benchmarks, each against a baseline measured in the same run.
+
+    python -m benchmarks.run                 # full: the figures in the README (several minutes)
+    python -m benchmarks.run --quick         # smoke run for CI (seconds)
+
+Sections:
+    training    samples/s and tokens/s per model: our length-bucketed batches against naive
+                padding to the longest text, and as a fraction of the fp32 matrix-multiply peak
+                measured in the same run
+    inference   single-text latency p50/p99 (about 30 and 300 tokens) through the public
+                predictor, against plain eager PyTorch; throughput on 1,000 texts; batch
+                inference on long texts against the forward roofline
+    app         round trip of the `predict` endpoint over Gradio's REST API and through
+                gradio_client, against a do-nothing endpoint in the same app
+    cold start  process start to first answered request: our app against a do-nothing app
+    memory      peak resident memory of the training and serving processes
+
+Writes OUT.json and OUT.md (default benchmarks/results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from sentiment_app.atomic import atomic_write_text
+from sentiment_app.inference import available_models, load_predictor, models_dir
+from sentiment_app.models import build_model
+from sentiment_app.tokenization import pad_batch
+
+ROOT = Path(__file__).resolve().parent.parent
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {"p50_ms": 1e3 * ordered[len(ordered) // 2],
+            "p99_ms": 1e3 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]}
+
+
+def timed(function: Callable[[], Any], repeats: int, warmup: int = 20) -> list[float]:
+    for _ in range(warmup):
+        function()
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def matmul_peak_gflops(size: int = 1536, repeats: int = 10) -> float:
+    """The fp32 matrix-multiply rate this machine reaches with torch's threads: the roofline."""
+    first, second = torch.randn(size, size), torch.randn(size, size)
+    best = min(timed(lambda: torch.mm(first, second), repeats, warmup=3))
+    return 2 * size**3 / best / 1e9
+
+
+def forward_flops_per_token(config) -> float:
+    """Multiply-adds of the recurrent layers per token (x2 for FLOPs), all directions."""
+    if config.architecture != "recurrent":
+        return 2 * config.embedding_dim * config.hidden_dim  # the hidden layer, once per text
+    gates, hidden = GATES[config.cell], config.hidden_dim
+    total, inputs = 0.0, config.embedding_dim
+    for _ in range(config.num_layers):
+        total += config.num_directions * 2 * gates * hidden * (inputs + hidden)
+        inputs = hidden * config.num_directions
+    return total
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- training ---------------------------------------------------------------------------------
+
+def training_section(names: list[str], quick: bool, peak: float) -> list[dict[str, Any]]:
+    from training.batching import epoch_batches
+    from training.data import load_rt_snippets
+    from training.trainer import EncodedSplit, Trainer, TrainingConfig
+
+    splits = load_rt_snippets(seed=13)
+    rows = []
+    for name in names:
+        predictor = load_predictor(name, backend="torch")
+        encoder = predictor.encoder
+        id_lists = encoder.encode_ids(splits.train["text"])
+        keep = [i for i, ids in enumerate(id_lists) if ids]
+        data = EncodedSplit([id_lists[i] for i in keep], [splits.train["label"][i] for i in keep])
+        if quick:
+            data = EncodedSplit(data.id_lists[:640], data.labels[:640])
+        config = predictor.model.config
+        flops = 3 * forward_flops_per_token(config)  # forward + backward ~ 3x forward
+        tokens = sum(len(ids) for ids in data.id_lists)
+        longest = max(len(ids) for ids in data.id_lists)
+        results = {}
+        for strategy in ("bucketed", "naive"):
+            torch.manual_seed(0)
+            model = build_model(config)
+            trainer = Trainer(model, TrainingConfig(batch_size=64), data, data, encoder.padding_id,
+                              config.labels, show_progress=False)
+            if strategy == "naive":
+                # every batch padded to the longest text of the data set, in random order: the
+                # same work as running the model over that many steps for every text
+                padded = [list(ids) + [encoder.padding_id] * (longest - len(ids)) for ids in data.id_lists]
+                trainer.train_split = EncodedSplit(padded, data.labels)
+                trainer.train_lengths = [longest] * len(padded)  # equal lengths: no bucketing
+            trainer.train_epoch(0)  # warm-up epoch (allocator, threads)
+            started = time.perf_counter()
+            trainer.train_epoch(1)
+            seconds = time.perf_counter() - started
+            samples_per_second = len(data) / seconds
+            results[strategy] = {
+                "samples_per_second": samples_per_second,
+                "tokens_per_second": tokens / seconds,
+                "roofline_fraction": tokens / seconds * flops / 1e9 / peak,
+            }
+        rows.append({"model": name, "forward_kflop_per_token": forward_flops_per_token(config) / 1e3,
+                     "mean_tokens": tokens / len(data), **{f"{k}_{m}": v for k, r in results.items() for m, v in r.items()},
+                     "speedup_over_naive": results["bucketed"]["samples_per_second"] / results["naive"]["samples_per_second"]})
+        print(f"training {name}: {results['bucketed']['samples_per_second']:,.0f} samples/s bucketed, "
+              f"{results['naive']['samples_per_second']:,.0f} naive, "
+              f"{results['bucketed']['roofline_fraction']:.0%} of the fp32 peak", flush=True)
+    return rows
+
+
+# --- inference --------------------------------------------------------------------------------
+
+def sample_text(predictor, tokens: int) -> str:
+    words = ("the film is a quietly moving portrait of grief and friendship , but its pacing "
+             "drags in the middle and the ending feels rushed . ").split()
+    text_words = []
+    while len(predictor.encoder.encode_ids([" ".join(text_words)])[0]) < tokens:
+        text_words.append(words[len(text_words) % len(words)])
+    return " ".join(text_words)
+
+
+def inference_section(names: list[str], quick: bool, peak: float) -> list[dict[str, Any]]:
+    from training.data import load_rt_snippets
+
+    repeats = 200 if quick else 3000
+    texts = load_rt_snippets(seed=13).test["text"][:1000]
+    rows = []
+    for name in names:
+        fast = load_predictor(name, backend="auto")
+        eager = load_predictor(name, backend="torch")
+        row: dict[str, Any] = {"model": name, "backend": fast.backend}
+        for tokens in (30, 300):
+            text = sample_text(fast, tokens)
+            batch = pad_batch(fast.encoder.encode_ids([text]), fast.encoder.padding_id)
+            with torch.inference_mode():
+                eager_model = timed(lambda: eager.model(batch.token_ids, batch.lengths), repeats)
+            runner_only = timed(lambda: fast.runner(batch.token_ids, batch.lengths), repeats)
+            public = timed(lambda: fast.predict([text]), repeats)
+            row[f"eager_model_{tokens}"] = percentiles(eager_model)
+            row[f"model_{tokens}"] = percentiles(runner_only)
+            row[f"predictor_{tokens}"] = percentiles(public)
+        started = time.perf_counter()
+        fast.predict(texts)
+        row["throughput_texts_per_second"] = len(texts) / (time.perf_counter() - started)
+        started = time.perf_counter()
+        eager.predict(texts)
+        row["eager_throughput_texts_per_second"] = len(texts) / (time.perf_counter() - started)
+        # batch inference on long texts against the forward roofline
+        long_batch = pad_batch(fast.encoder.encode_ids([sample_text(fast, 300)] * (32 if quick else 256)),
+                               fast.encoder.padding_id)
+        flops = forward_flops_per_token(fast.model.config) * long_batch.lengths.sum().item()
+        for label, runner in (("eager", eager.model), ("fast", fast.runner)):
+            with torch.inference_mode():
+                best = min(timed(lambda: runner(long_batch.token_ids, long_batch.lengths), 3 if quick else 10, warmup=2))
+            row[f"long_batch_{label}_roofline_fraction"] = flops / best / 1e9 / peak
+        rows.append(row)
+        print(f"inference {name} ({fast.backend}): 30 tokens p50 {row['predictor_30']['p50_ms']:.3f} ms "
+              f"(model {row['model_30']['p50_ms']:.3f}, eager {row['eager_model_30']['p50_ms']:.3f}); "
+              f"long batch {row['long_batch_fast_roofline_fraction']:.0%} of peak", flush=True)
+    return rows
+
+
+# --- the app over HTTP ------------------------------------------------------------------------
+
+def app_section(quick: bool) -> dict[str, Any]:
+    import gradio as gr
+    import httpx
+    from gradio_client import Client
+
+    from benchmarks.rest import call
+    from sentiment_app.service import SentimentService
+    from sentiment_app.ui import build_demo, launch_options
+
+    demo = build_demo(SentimentService.from_directory())
+    with demo:
+        def noop(text: str) -> str:
+            """Returns its input: the do-nothing baseline."""
+            return text
+
+        gr.api(noop, api_name="noop")
+    demo.launch(prevent_thread_lock=True, server_port=free_port(), quiet=True, **launch_options())
+    url = demo.local_url
+    repeats = 30 if quick else 300
+    text = "A gripping, beautifully acted film that stays with you long after the credits."
+    result: dict[str, Any] = {}
+    with httpx.Client() as http:
+        result["rest_noop"] = percentiles(timed(lambda: call(http, url, "noop", [text]), repeats, 5))
+        result["rest_predict"] = percentiles(timed(lambda: call(http, url, "predict", [text, ""]), repeats, 5))
+    client = Client(url, verbose=False)
+    client_repeats = 20 if quick else 100
+    result["client_noop"] = percentiles(timed(lambda: client.predict(text, api_name="/noop"), client_repeats, 3))
+    result["client_predict"] = percentiles(timed(lambda: client.predict(text, "", api_name="/predict"),
+                                                 client_repeats, 3))
+    demo.close()
+    result["rest_predict_minus_noop_p50_ms"] = result["rest_predict"]["p50_ms"] - result["rest_noop"]["p50_ms"]
+    print(f"app: REST predict p50 {result['rest_predict']['p50_ms']:.2f} ms vs do-nothing "
+          f"{result['rest_noop']['p50_ms']:.2f} ms; gradio_client {result['client_predict']['p50_ms']:.1f} "
+          f"vs {result['client_noop']['p50_ms']:.1f} ms", flush=True)
+    return result
+
+
+NOOP_APP = """
+import gradio as gr
+def noop(text: str) -> str:
+    return text
+with gr.Blocks() as demo:
+    gr.api(noop, api_name="predict")
+demo.launch()
+"""
+
+
+def first_answer_seconds(command: list[str], data: list[Any], env: dict[str, str]) -> tuple[float, float]:
+    """Seconds from process start to the first answered `predict` call; and the process's peak
+    resident memory in MiB."""
+    import httpx
+
+    from benchmarks.rest import call
+
+    port = free_port()
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env={**env, "GRADIO_SERVER_PORT": str(port)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client() as http:
+            while time.perf_counter() - started < 120:
+                try:
+                    call(http, url, "predict", data, timeout=10)
+                    elapsed = time.perf_counter() - started
+                    break
+                except Exception:
+                    time.sleep(0.02)
+            else:
+                raise RuntimeError(f"{command} did not answer within 120 s")
+        import psutil
+
+        peak = psutil.Process(process.pid).memory_info().rss / 2**20
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return elapsed, peak
+
+
+def cold_start_section(quick: bool) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False"}
+    runs = 1 if quick else 3
+    ours, baseline, memory = [], [], []
+    for _ in range(runs):
+        seconds, peak = first_answer_seconds([sys.executable, "app.py"], ["A fine film.", ""], env)
+        ours.append(seconds)
+        memory.append(peak)
+        baseline.append(first_answer_seconds([sys.executable, "-c", NOOP_APP], ["A fine film."], env)[0])
+    load = subprocess.run(
+        [sys.executable, "-c", "import time; t = time.perf_counter(); "
+         "from sentiment_app.service import SentimentService; SentimentService.from_directory(); "
+         "print(time.perf_counter() - t)"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    result = {"app_seconds": statistics.median(ours), "noop_app_seconds": statistics.median(baseline),
+              "import_and_load_models_seconds": float(load.stdout.strip().splitlines()[-1]),
+              "app_rss_mib_after_first_answer": statistics.median(memory)}
+    result["app_minus_noop_seconds"] = result["app_seconds"] - result["noop_app_seconds"]
+    print(f"cold start: app {result['app_seconds']:.2f} s, do-nothing app {result['noop_app_seconds']:.2f} s",
+          flush=True)
+    return result
+
+
+# --- report -----------------------------------------------------------------------------------
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [f"Measured on {report['machine']} with `{report['command']}`; fp32 matrix-multiply "
+             f"peak in this run: **{report['peak_gflops']:.0f} GFLOP/s**.", ""]
+    if report.get("training"):
+        lines += ["**Training** (one epoch of the rt-snippets training split, batch 64)", "",
+                  "| model | samples/s (ours) | samples/s (naive padding) | speed-up | tokens/s | share of fp32 peak |",
+                  "|---|---|---|---|---|---|"]
+        for row in report["training"]:
+            lines.append(f"| {row['model']} | {row['bucketed_samples_per_second']:,.0f} "
+                         f"| {row['naive_samples_per_second']:,.0f} | {row['speedup_over_naive']:.2f}x "
+                         f"| {row['bucketed_tokens_per_second']:,.0f} | {row['bucketed_roofline_fraction']:.0%} |")
+        lines.append("")
+    if report.get("inference"):
+        lines += ["**Inference**, one text at a time (p50 / p99 in ms) and in bulk", "",
+                  "| model | backend | predictor, 30 tokens | model only, 30 | eager PyTorch, 30 "
+                  "| predictor, 300 tokens | eager PyTorch, 300 | texts/s (1,000 texts) | eager texts/s "
+                  "| long batch, share of peak (ours / eager) |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for row in report["inference"]:
+            def pair(key: str) -> str:
+                return f"{row[key]['p50_ms']:.3f} / {row[key]['p99_ms']:.3f}"
+
+            lines.append(f"| {row['model']} | {row['backend']} | {pair('predictor_30')} | {pair('model_30')} "
+                         f"| {pair('eager_model_30')} | {pair('predictor_300')} | {pair('eager_model_300')} "
+                         f"| {row['throughput_texts_per_second']:,.0f} | {row['eager_throughput_texts_per_second']:,.0f} "
+                         f"| {row['long_batch_fast_roofline_fraction']:.0%} / {row['long_batch_eager_roofline_fraction']:.0%} |")
+        lines.append("")
+    if report.get("app"):
+        app = report["app"]
+        lines += ["**App round trip** on loopback (p50 / p99 in ms)", "",
+                  "| endpoint | REST (`/gradio_api/call/...`) | gradio_client |", "|---|---|---|",
+                  f"| do-nothing | {app['rest_noop']['p50_ms']:.2f} / {app['rest_noop']['p99_ms']:.2f} "
+                  f"| {app['client_noop']['p50_ms']:.1f} / {app['client_noop']['p99_ms']:.1f} |",
+                  f"| predict (bilstm) | {app['rest_predict']['p50_ms']:.2f} / {app['rest_predict']['p99_ms']:.2f} "
+                  f"| {app['client_predict']['p50_ms']:.1f} / {app['client_predict']['p99_ms']:.1f} |", ""]
+    if report.get("cold_start"):
+        cold = report["cold_start"]
+        lines += ["**Cold start**, process start to first answered request (median of runs)", "",
+                  "| app | seconds |", "|---|---|",
+                  f"| this app (`python app.py`, all shipped models) | {cold['app_seconds']:.2f} |",
+                  f"| do-nothing Gradio app | {cold['noop_app_seconds']:.2f} |",
+                  f"| import and load every model (no server) | {cold['import_and_load_models_seconds']:.2f} |", "",
+                  f"Memory: the app's resident set after its first answer: "
+                  f"{cold['app_rss_mib_after_first_answer']:.0f} MiB; the benchmark process peaked at "
+                  f"{report['benchmark_peak_rss_mib']:.0f} MiB.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run for CI")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--sections", default="training,inference,app,cold_start")
+    parser.add_argument("--models", default=None, help="comma-separated (default: every shipped model)")
+    args = parser.parse_args(argv)
+    names = args.models.split(",") if args.models else available_models(models_dir())
+    sections = args.sections.split(",")
+    peak = matmul_peak_gflops(768 if args.quick else 1536)
+    print(f"fp32 matmul peak: {peak:.0f} GFLOP/s with {torch.get_num_threads()} threads", flush=True)
+    report: dict[str, Any] = {
+        "command": "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+                   f"{torch.get_num_threads()} threads",
+        "quick": args.quick, "peak_gflops": peak,
+    }
+    if "training" in sections:
+        report["training"] = training_section(names, args.quick, peak)
+    if "inference" in sections:
+        report["inference"] = inference_section(names, args.quick, peak)
+    if "app" in sections:
+        report["app"] = app_section(args.quick)
+    if "cold_start" in sections:
+        report["cold_start"] = cold_start_section(args.quick)
+    report["benchmark_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out.with_suffix(".json"), json.dumps(report, indent=2) + "\n")
+    atomic_write_text(args.out.with_suffix(".md"), markdown(report))
+    print(f"wrote {args.out.with_suffix('.json')} and {args.out.with_suffix('.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
