@@ -144,11 +144,17 @@ def training_section(names: list[str], quick: bool, peak: float) -> list[dict[st
 
 # --- inference --------------------------------------------------------------------------------
 
+def token_count(predictor, text: str) -> int:
+    """Tokens of `text` before truncation (the model reads at most max_length of them)."""
+    encoding = predictor.encoder.encode([text])[0]
+    return len(encoding.ids) + sum(len(part.ids) for part in encoding.overflowing)
+
+
 def sample_text(predictor, tokens: int) -> str:
     words = ("the film is a quietly moving portrait of grief and friendship , but its pacing "
              "drags in the middle and the ending feels rushed . ").split()
-    text_words = []
-    while len(predictor.encoder.encode_ids([" ".join(text_words)])[0]) < tokens:
+    text_words: list[str] = []
+    while token_count(predictor, " ".join(text_words)) < tokens:
         text_words.append(words[len(text_words) % len(words)])
     return " ".join(text_words)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import numpy as np
+import torch
 
 from sentiment_app.tokenization import EncodedBatch, pad_batch
 
@@ -36,10 +37,25 @@ def epoch_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int
     return [batches[i] for i in shuffled]
 
 
-def iterate_batches(id_lists: Sequence[Sequence[int]], labels: Sequence[int],
-                    batch_indices: list[np.ndarray], padding_id: int
+class PaddedIds:
+    """Every text's ids padded once into one (texts, longest) tensor, so that a batch is a
+    slice rather than a Python loop over its rows."""
+
+    def __init__(self, id_lists: Sequence[Sequence[int]], padding_id: int) -> None:
+        whole = pad_batch(id_lists, padding_id)
+        self.token_ids = whole.token_ids  # (texts, longest)
+        self.lengths = whole.lengths  # (texts,)
+
+    def batch(self, rows: np.ndarray) -> EncodedBatch:
+        index = torch.as_tensor(rows)
+        lengths = self.lengths[index]
+        width = int(lengths.max())
+        return EncodedBatch(token_ids=self.token_ids[index, :width], lengths=lengths)
+
+
+def iterate_batches(padded: PaddedIds, labels: Sequence[int], batch_indices: list[np.ndarray]
                     ) -> Iterator[tuple[EncodedBatch, np.ndarray]]:
     """Padded batches and their labels, in the given order."""
     labels = np.asarray(labels)
     for rows in batch_indices:
-        yield pad_batch([id_lists[row] for row in rows], padding_id), labels[rows]
+        yield padded.batch(rows), labels[rows]

@@ -16,7 +16,7 @@ from torch import distributed, nn
 from tqdm.auto import tqdm
 
 from sentiment_app.inference import batched_probabilities
-from training.batching import epoch_batches, iterate_batches
+from training.batching import PaddedIds, epoch_batches, iterate_batches
 from training.evaluate import classification_report
 
 
@@ -120,6 +120,8 @@ class Trainer:
                                           use_buffers=True)
         self.state = TrainerState()
         self.train_lengths = [len(ids) for ids in train.id_lists]
+        self.padded: PaddedIds | None = None  # built on first use
+        self.padded_source: EncodedSplit | None = None
 
     def epoch_share(self, epoch: int) -> list[np.ndarray]:
         """This process's batches of the epoch: all of them, or every world_size-th under
@@ -138,8 +140,9 @@ class Trainer:
         started = time.perf_counter()
         progress = tqdm(total=sum(len(rows) for rows in batches), desc=f"epoch {epoch}", unit="sample",
                         disable=not self.show_progress or self.rank != 0, leave=False, dynamic_ncols=True)
-        for batch, labels in iterate_batches(self.train_split.id_lists, self.train_split.labels,
-                                             batches, self.padding_id):
+        if self.padded is None or self.padded_source is not self.train_split:
+            self.padded, self.padded_source = PaddedIds(self.train_split.id_lists, self.padding_id), self.train_split
+        for batch, labels in iterate_batches(self.padded, self.train_split.labels, batches):
             targets = torch.as_tensor(labels).to(self.device)
             token_ids = self.drop_tokens(batch.token_ids, batch.lengths).to(self.device)
             logits = self.network(token_ids, batch.lengths.to(self.device))  # (batch, num_labels)
