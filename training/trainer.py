@@ -29,8 +29,6 @@ class TrainingConfig:
     clip_norm: float = 5.0  # max global gradient norm (the seed's exploding gradients)
     patience: int = 3  # epochs without a better validation accuracy before stopping
     token_dropout: float = 0.0  # share of tokens replaced by [UNK] in each training batch
-    weight_averaging: float = 0.0  # >0: evaluate and keep an exponential moving average of the
-    # weights, updated after every step with this decay (e.g. 0.99)
     seed: int = 13  # weights, dropout and batch order
 
     def to_dict(self) -> dict[str, Any]:
@@ -112,12 +110,6 @@ class Trainer:
             fused=True,
         )
         self.loss_function = nn.CrossEntropyLoss()
-        self.averaged = None
-        if config.weight_averaging:
-            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-            self.averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.weight_averaging),
-                                          use_buffers=True)
         self.state = TrainerState()
         self.train_lengths = [len(ids) for ids in train.id_lists]
         self.padded: PaddedIds | None = None  # built on first use
@@ -151,8 +143,6 @@ class Trainer:
             loss.backward()  # backpropagation through time, through every step of every text
             norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm)
             self.optimizer.step()
-            if self.averaged is not None:
-                self.averaged.update_parameters(self.model)
             gradient_norms.append(float(norm))
             total_loss += float(loss.detach()) * len(labels)
             correct += int((logits.argmax(dim=1) == targets).sum())
@@ -176,11 +166,6 @@ class Trainer:
             "samples_per_second": seen / seconds if seconds > 0 else math.inf,
         }
 
-    @property
-    def evaluated_model(self) -> nn.Module:
-        """The weights that are validated and kept: the running average where enabled."""
-        return self.model if self.averaged is None else self.averaged.module
-
     def drop_tokens(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Word dropout: replace a random share of the real tokens by [UNK] (a regulariser)."""
         if not self.config.token_dropout:
@@ -197,7 +182,7 @@ class Trainer:
             epoch = state.next_epoch
             started = time.perf_counter()
             record = {"epoch": epoch, **self.train_epoch(epoch)}
-            validation = evaluate_split(self.evaluated_model, self.validation_split, self.padding_id,
+            validation = evaluate_split(self.model, self.validation_split, self.padding_id,
                                         self.label_names)
             record.update(validation_loss=validation["loss"],
                           validation_accuracy=validation["accuracy"],
@@ -207,7 +192,7 @@ class Trainer:
                 state.best_accuracy = validation["accuracy"]
                 state.best_epoch = epoch
                 state.epochs_without_gain = 0
-                state.best_weights = copy.deepcopy(self.evaluated_model.state_dict())
+                state.best_weights = copy.deepcopy(self.model.state_dict())
             else:
                 state.epochs_without_gain += 1
             state.history.append(record)
