@@ -40,7 +40,7 @@ def highlights_html(spans: list[tuple[str, float | None]]) -> str:
             pieces.append(escaped)
             continue
         colour = "22, 163, 74" if score >= 0 else "220, 38, 38"
-        alpha = 0.12 + 0.78 * min(abs(score), 1.0)
+        alpha = 0.85 * min(abs(score), 1.0)  # a word that barely matters stays unshaded
         pieces.append(f'<span class="attribution" title="{score:+.2f}" data-score="{score:.4f}" '
                       f'style="background: rgba({colour}, {alpha:.2f})">{escaped}</span>')
     legend = ('<div class="attribution-legend"><span style="background: rgba(220, 38, 38, 0.8)">'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import random
+import socket
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,13 @@ def synthetic_reviews(count: int, seed: int = 0) -> list[tuple[str, int]]:
             seen.add(text)
             rows.append((text, label))
     return rows
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now, for a server under test."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def write_csv(path: Path, rows, header=("text", "label")) -> Path:

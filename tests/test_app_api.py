@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 
 import pytest
 from gradio_client import Client
@@ -11,13 +10,10 @@ from gradio_client.exceptions import AppError
 from sentiment_app.service import MAX_TEXT_CHARS, SentimentService
 from sentiment_app.ui import build_demo, launch_options
 
+from tests.conftest import free_port
+
 pytestmark = pytest.mark.slow
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

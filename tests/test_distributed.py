@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import synthetic_reviews, write_csv
+from tests.conftest import free_port, synthetic_reviews, write_csv
 from training.train import main
 
 pytestmark = pytest.mark.slow
@@ -19,11 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ARGS = ["--model", "gru", "--epochs", "4", "--patience", "4", "--embedding-dim", "32",
         "--hidden-dim", "32", "--vocab-size", "300", "--min-frequency", "1", "--quiet"]
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_two_processes_reach_the_quality_of_one(tmp_path):

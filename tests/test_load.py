@@ -7,7 +7,6 @@ time: it finishes in well under two minutes on two cores.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,16 +22,13 @@ from benchmarks.rest import call
 from sentiment_app.service import SentimentService
 from sentiment_app.ui import CONCURRENCY, QUEUE_SIZE, SESSION_CAPACITY, build_demo, launch_options
 
+from tests.conftest import free_port
+
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = ["the film is wonderful", "this movie is dreadful honestly", "😀 great", "这部电影很好",
          "<b>bold</b> and dull", "the cast is charming but the script is clumsy " * 20]
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from sentiment_app.app_cli import build_parser
 from sentiment_app.handlers import ALL_MODELS, Handlers
 from sentiment_app.service import MAX_UPLOAD_BYTES, SentimentService
 from sentiment_app.ui import launch_options
-from tests.test_load import free_port
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

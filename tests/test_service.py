@@ -90,7 +90,7 @@ def test_highlight_spans_cover_the_text_exactly(service):
 
 def test_highlights_html_shades_by_sign():
     html = highlights_html([("good", 1.0), (" ", None), ("bad", -0.5)])
-    assert "rgba(22, 163, 74, 0.90)" in html and "rgba(220, 38, 38, 0.51)" in html
+    assert "rgba(22, 163, 74, 0.85)" in html and "rgba(220, 38, 38, 0.42)" in html
 
 
 def test_compare_lists_every_model_and_notes_disagreement(handlers, service, monkeypatch):

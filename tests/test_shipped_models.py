@@ -1,0 +1,68 @@
+"""The models shipped in assets/models: complete, small, reproducible data, a verified ONNX
+backend, and figures in the README that match their metrics.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sentiment_app.inference import DEFAULT_MODELS_DIR, available_models, load_predictor
+from sentiment_app.onnx_backend import MAX_PROBABILITY_DIFFERENCE, MIN_LABEL_AGREEMENT, compare_backends
+from sentiment_app.service import directory_size
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ["simple-rnn", "lstm", "bilstm", "gru", "bag-of-embeddings"]
+
+
+def metrics_of(name: str) -> dict:
+    return json.loads((DEFAULT_MODELS_DIR / name / "metrics.json").read_text())
+
+
+def test_every_registered_model_is_shipped():
+    assert set(SHIPPED) <= set(available_models(DEFAULT_MODELS_DIR))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_is_complete_small_and_documented(name):
+    directory = DEFAULT_MODELS_DIR / name
+    assert directory_size(directory) <= 10 * 1024 * 1024
+    metrics = metrics_of(name)
+    card = (directory / "README.md").read_text()
+    assert metrics["command"] in card and metrics["command"].startswith("sentiment-train ")
+    assert metrics["dataset"]["name"] == "rt-snippets"
+    assert f"{metrics['test']['accuracy']:.4f}" in card
+
+
+@pytest.fixture(scope="module")
+def rt_test_split():
+    from training.data import load_rt_snippets
+
+    return load_rt_snippets(seed=metrics_of("bilstm")["dataset"]["split_seed"])
+
+
+def test_the_data_split_is_reproduced_exactly(rt_test_split):
+    assert rt_test_split.fingerprint() == metrics_of("bilstm")["dataset"]["fingerprint"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SHIPPED)
+def test_onnx_backend_agrees_with_pytorch_on_the_test_split(name, rt_test_split):
+    fast = load_predictor(name, backend="onnx")
+    eager = load_predictor(name, backend="torch")
+    ids, _ = eager.encode(rt_test_split.test["text"])
+    result = compare_backends(eager.probabilities(ids).numpy(), fast.probabilities(ids).numpy())
+    assert result["label_agreement"] >= MIN_LABEL_AGREEMENT
+    assert result["max_probability_difference"] <= MAX_PROBABILITY_DIFFERENCE
+    assert load_predictor(name).backend == "onnx"  # "auto" picks it: verified in metrics.json
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_readme_quotes_the_shipped_figures(name):
+    readme = (ROOT / "README.md").read_text()
+    metrics = metrics_of(name)
+    row = next(line for line in readme.splitlines() if line.startswith(f"| {name} |"))
+    assert f"{metrics['test']['accuracy']:.4f}" in row
+    low, high = metrics["test"]["accuracy_ci95"]
+    assert f"{low:.3f}–{high:.3f}" in row
