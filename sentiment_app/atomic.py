@@ -14,6 +14,14 @@ from pathlib import Path
 _RENAME_EXCHANGE = 2  # linux/fs.h
 
 
+def default_mode(directory: bool) -> int:
+    """The mode a plain open()/mkdir() would give: tempfile's private 0600/0700 is not wanted
+    for results that other users (or a web server) must read."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if directory else 0o666) & ~umask
+
+
 def fsync_directory(directory: Path) -> None:
     with contextlib.suppress(OSError):
         descriptor = os.open(directory, os.O_RDONLY)
@@ -33,6 +41,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(temporary, default_mode(directory=False))
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -94,12 +103,14 @@ def staged_directory(target: Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     restore_interrupted_replace(target)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+    os.chmod(staging, default_mode(directory=True))
     try:
         yield staging
         for child in staging.iterdir():
             if child.is_file():
                 with open(child, "rb") as handle:
                     os.fsync(handle.fileno())
+                os.chmod(child, default_mode(directory=False))  # some writers use 0600
         replace_directory(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

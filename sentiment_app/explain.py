@@ -67,7 +67,7 @@ def explain(predictor: Predictor, text: str, positive_label: str = "positive") -
     variants = [variant or [predictor.encoder.unknown_id] for variant in variants]
     positive = predictor.labels.index(positive_label)
     with torch.inference_mode():
-        probabilities = batched_probabilities(predictor.runner, variants,
+        probabilities = batched_probabilities(predictor.scorer(len(variants)), variants,
                                               predictor.encoder.padding_id, batch_size=256)
     full = float(probabilities[0, positive])
     words = [

@@ -94,6 +94,9 @@ def available_models(directory: Path | None = None) -> list[str]:
 
 
 BACKENDS = ("auto", "torch", "onnx")
+# ONNX Runtime wins on a few texts at a time (less overhead per call); PyTorch's oneDNN kernels
+# win on large batches (measured by benchmarks/run.py), so larger calls go to PyTorch.
+ONNX_MAX_TEXTS = 8
 
 
 class Predictor:
@@ -154,8 +157,12 @@ class Predictor:
 
     def probabilities(self, id_lists: Sequence[Sequence[int]]) -> torch.Tensor:
         """(num_texts, num_labels) probabilities, in input order."""
-        return batched_probabilities(self.runner, id_lists, self.encoder.padding_id,
+        return batched_probabilities(self.scorer(len(id_lists)), id_lists, self.encoder.padding_id,
                                      self.batch_size)
+
+    def scorer(self, num_texts: int):
+        """What to run `num_texts` texts through: the ONNX runner for a few, PyTorch for more."""
+        return self.runner if num_texts <= ONNX_MAX_TEXTS else self.model
 
     def predict_or_skip(self, texts: Sequence[str]) -> list[Prediction | None]:
         """One Prediction per text, in order, with None for texts that have no tokens

@@ -36,11 +36,13 @@ LONG_RANGE_PLOT = PACKAGE_ROOT / "assets" / "long_range.png"
 INSIDE_EXAMPLE = ("The first half drags and the dialogue is clumsy, but the final act is so moving "
                   "that I left the theatre smiling.")
 INSIDE_INTRO = """A SimpleRNN squeezes everything it has read into one hidden state,
-h_t = tanh(W_h x_t + U_h h_{t-1} + b_h), and the gradient that trains it is multiplied by
-U_h and tanh' at every step back in time, so it fades (vanishes) long before it reaches the start
-of a text. An LSTM adds a cell state c_t = f_t * c_{t-1} + i_t * g_t: when the **forget gate**
-f_t stays near 1, information and gradient pass through almost unchanged. Type a sentence to see
-the gates at work and how far back each model's gradient reaches."""
+h_t = tanh(W_h x_t + U_h h_{t-1} + b_h); the gradient that trains it is multiplied by U_h and
+tanh' at every step back in time, so it tends to shrink (vanish) or grow (explode) exponentially
+with distance. An LSTM adds a cell state c_t = f_t * c_{t-1} + i_t * g_t: where the **forget
+gate** f_t stays near 1, information and gradient pass through unchanged. Below: the gates of the
+chosen model on your sentence, and how strongly each model's loss reaches back to each word. On
+sentences this short the differences are modest; the experiment at the bottom stretches the
+distance."""
 LONG_RANGE_INTRO = """#### The long-range experiment
 A synthetic task: the label is set by the first token, followed by N random distractors, and the
 network reads only its final state. `python -m training.long_range` reproduces this plot."""

@@ -111,3 +111,16 @@ def test_weights_file_holds_only_tensors(model_copy):
     header = json.loads(data[8 : 8 + header_length])
     assert all("dtype" in entry for name, entry in header.items() if name != "__metadata__")
     assert not data.startswith(b"\x80")  # no pickle protocol marker
+
+
+def test_written_directories_and_files_get_ordinary_permissions(model_copy, tmp_path):
+    import os
+    import stat
+
+    loaded = Predictor(load_model_dir(model_copy)).loaded
+    resave(loaded, tmp_path / "fresh")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "fresh").stat().st_mode) == 0o777 & ~umask
+    for path in (tmp_path / "fresh").iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
