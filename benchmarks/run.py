@@ -34,7 +34,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from sentiment_app.atomic import atomic_write_text
@@ -94,7 +93,6 @@ def free_port() -> int:
 # --- training ---------------------------------------------------------------------------------
 
 def training_section(names: list[str], quick: bool, peak: float) -> list[dict[str, Any]]:
-    from training.batching import epoch_batches
     from training.data import load_rt_snippets
     from training.trainer import EncodedSplit, Trainer, TrainingConfig
 

@@ -8,7 +8,6 @@ import json
 import re
 import shutil
 
-import pandas as pd
 import pytest
 
 from sentiment_app.explain import explain, highlight_spans
