@@ -52,13 +52,20 @@ def word_groups(encoding) -> list[tuple[int, int, list[int]]]:
     return result
 
 
-def explain(predictor: Predictor, text: str, positive_label: str = "positive") -> Explanation:
-    """Occlusion attributions for every word the model read (after truncation)."""
+def token_groups(encoding) -> list[tuple[int, int, list[int]]]:
+    """(start, end, [position]) of each token: occlusion one token at a time."""
+    return [(start, end, [position]) for position, (start, end) in enumerate(encoding.offsets)]
+
+
+def explain(predictor: Predictor, text: str, positive_label: str = "positive",
+            level: str = "word") -> Explanation:
+    """Occlusion attributions for every word (level "word") or subword token ("token") the model
+    read (after truncation)."""
     encoding = predictor.encoder.encode([text])[0]
     ids = encoding.ids
     if not ids:
         return Explanation(words=[], positive_probability=float("nan"))
-    groups = word_groups(encoding)
+    groups = word_groups(encoding) if level == "word" else token_groups(encoding)
     variants = [ids]
     for _, _, positions in groups:
         left_out = set(positions)

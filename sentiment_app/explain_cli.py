@@ -1,6 +1,7 @@
 """`sentiment-explain`: what a model saw in one text, as JSON.
 
-Tokens with their character offsets, the occlusion attribution of every word, the gate traces of
+Tokens with their character offsets and occlusion attributions (each token left out in turn), the
+occlusion attribution of every word, the gate traces of
 the first recurrent layer (per token: gate means, hidden and cell state norms; --full adds every
 unit) and the per-token gradient norms || d loss / d embedding ||.
 """
@@ -36,6 +37,7 @@ def explanation_record(model: str, text: str, full: bool = False) -> dict:
     predictor = load_predictor(model)
     prediction = predictor.predict([text])[0]
     attribution = explain(predictor, text)
+    per_token = explain(predictor, text, level="token")
     trace = trace_network(predictor, text)
     flow = gradient_flow(predictor, text)
     return {
@@ -43,8 +45,10 @@ def explanation_record(model: str, text: str, full: bool = False) -> dict:
         "text": text,
         "label": prediction.label,
         "probabilities": prediction.probabilities,
-        "tokens": [{"token": token, "start": start, "end": end, "gradient_norm": norm}
-                   for token, (start, end), norm in zip(flow.tokens, flow.offsets, flow.norms)],
+        "tokens": [{"token": token, "start": start, "end": end, "attribution": piece.score,
+                    "gradient_norm": norm}
+                   for token, (start, end), piece, norm
+                   in zip(flow.tokens, flow.offsets, per_token.words, flow.norms)],
         "gradient_target": flow.target,
         "attribution_method": METHOD,
         "attributions": [{"word": w.text, "start": w.start, "end": w.end, "score": w.score}

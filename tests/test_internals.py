@@ -101,6 +101,7 @@ def test_explain_cli_prints_tokens_attributions_gates_and_gradients(tiny_model_d
     record = json.loads(capsys.readouterr().out)
     assert record["label"] in ("negative", "positive")
     assert [t["token"] for t in record["tokens"]] and all(t["gradient_norm"] > 0 for t in record["tokens"])
+    assert all(-1 <= t["attribution"] <= 1 for t in record["tokens"])
     assert [a["word"] for a in record["attributions"]] == TEXT.split()
     assert record["gate_traces"][0]["gate_means"]["forget"]
     assert len(record["gate_traces"]) == 2  # bidirectional
