@@ -102,6 +102,8 @@ def test_explain_cli_prints_tokens_attributions_gates_and_gradients(tiny_model_d
     assert record["label"] in ("negative", "positive")
     assert [t["token"] for t in record["tokens"]] and all(t["gradient_norm"] > 0 for t in record["tokens"])
     assert all(-1 <= t["attribution"] <= 1 for t in record["tokens"])
+    read_ids = load_predictor(tiny_model_dir).encoder.encode([TEXT])[0].ids
+    assert len(record["tokens"]) == len(read_ids)  # one attribution per token the model read
     assert [a["word"] for a in record["attributions"]] == TEXT.split()
     assert record["gate_traces"][0]["gate_means"]["forget"]
     assert len(record["gate_traces"]) == 2  # bidirectional
