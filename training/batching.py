@@ -54,8 +54,8 @@ class PaddedIds:
 
 
 def iterate_batches(padded: PaddedIds, labels: Sequence[int], batch_indices: list[np.ndarray]
-                    ) -> Iterator[tuple[EncodedBatch, np.ndarray]]:
-    """Padded batches and their labels, in the given order."""
+                    ) -> Iterator[tuple[EncodedBatch, np.ndarray, np.ndarray]]:
+    """Padded batches, their labels and their row indices, in the given order."""
     labels = np.asarray(labels)
     for rows in batch_indices:
-        yield padded.batch(rows), labels[rows]
+        yield padded.batch(rows), labels[rows], rows

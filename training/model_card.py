@@ -58,6 +58,19 @@ def behaviour_section(behaviour) -> str:
             f"| capability | kind | cases | passed |\n|---|---|---|---|\n{rows}\n")
 
 
+def distillation_line(distillation: dict[str, Any] | None) -> str:
+    if not distillation:
+        return ""
+    augmentation = distillation["augmentation"]
+    return (f"- **Distillation:** learned the probabilities of a teacher, {distillation['teacher']} "
+            f"fine-tuned on the same training split (validation accuracy "
+            f"{distillation['teacher_validation_accuracy']:.4f}), on {distillation['transfer_texts']:,} "
+            f"texts: the training texts and {augmentation['copies']} perturbed copies of each "
+            f"(words masked with probability {augmentation['mask_probability']}, n-gram sampling "
+            f"with probability {augmentation['ngram_probability']}); temperature "
+            f"{distillation['temperature']}\n")
+
+
 def render_tuning_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
     """A short card for a run made with --skip-test (a tuning run: not for use)."""
     return (f"# {config.name} (tuning run)\n\n{describe_architecture(config)}\n\nValidation "
@@ -102,7 +115,7 @@ metrics: [accuracy, f1]
 - **Tokenizer:** {config.tokenizer.algorithm}, {config.model.vocab_size:,} tokens trained on the
   training split only, NFKC + lower case, texts cut at {config.tokenizer.max_length} tokens
 - **Embeddings:** {embeddings['description'] if embeddings else 'trained from random initialisation'}
-
+{distillation_line(metrics.get('distillation'))}
 ## Results on `{dataset['name']}`
 
 | split | examples | accuracy | 95% CI (bootstrap) | macro-F1 |

