@@ -113,6 +113,7 @@ class Handlers:
                 "parameters": f"{row['parameters']:,}" if row["parameters"] else "—",
                 "size on disk": f"{row['size_mb']:.2f} MB",
                 "training time": f"{row['training_seconds']:.0f} s" if row["training_seconds"] else "—",
+                "learned from": f"teacher {row['teacher'].split(' (')[0]}" if row["teacher"] else "labels",
             })
         return pd.DataFrame(rows)
 

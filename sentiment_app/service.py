@@ -223,6 +223,7 @@ class SentimentService:
                 "size_mb": directory_size(predictor.loaded.directory) / 1e6,
                 "training_seconds": metrics.get("training_seconds"),
                 "best_epoch": metrics.get("best_epoch"),
+                "teacher": (metrics.get("distillation") or {}).get("teacher"),
             })
         return sorted(rows, key=lambda row: -row["test_accuracy"] if row["test_accuracy"] == row["test_accuracy"] else 0)
 
