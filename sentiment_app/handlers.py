@@ -109,11 +109,11 @@ class Handlers:
                 "model": row["model"],
                 "test accuracy (95% CI)": accuracy,
                 "test macro-F1": f"{row['test_macro_f1']:.3f}" if row["test_macro_f1"] == row["test_macro_f1"] else "—",
-                "behavioural checks passed": percent(behaviour) if behaviour is not None else "—",
+                "behavioural checks": percent(behaviour) if behaviour is not None else "—",
                 "parameters": f"{row['parameters']:,}" if row["parameters"] else "—",
                 "size on disk": f"{row['size_mb']:.2f} MB",
                 "training time": f"{row['training_seconds']:.0f} s" if row["training_seconds"] else "—",
-                "learned from": f"teacher {row['teacher'].split(' (')[0]}" if row["teacher"] else "labels",
+                "distilled": "yes" if row["teacher"] else "no",
             })
         return pd.DataFrame(rows)
 

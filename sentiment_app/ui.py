@@ -104,7 +104,9 @@ def build_demo(service: SentimentService) -> gr.Blocks:
                     trigger(handlers.compare, compare_text, [compare_table, compare_notes],
                             api_name="compare_table", api_visibility="private")
                 gr.Markdown("### Leaderboard\nFigures from each model's `metrics.json`, measured on the "
-                            "held-out test split of the data it was trained on.")
+                            "held-out test split of the data it was trained on. *Distilled*: trained "
+                            "on a fine-tuned transformer teacher's probabilities rather than the "
+                            "labels alone (see each model card).")
                 gr.Dataframe(handlers.leaderboard(), interactive=False, elem_id="leaderboard")
                 gr.LinePlot(handlers.validation_curves(), x="epoch", y="value", color="model",
                             title="Validation accuracy by epoch (training curves)",

@@ -121,7 +121,7 @@ def test_leaderboard_reads_metrics(handlers):
     board = handlers.leaderboard()
     assert set(board["model"]) == {"bilstm", "lstm", "gru", "simple-rnn", "bag-of-embeddings"}
     assert board["size on disk"].str.endswith("MB").all()
-    assert set(board["learned from"]) == {"labels"}  # the fixture's models had no teacher
+    assert set(board["distilled"]) == {"no"}  # the fixture's models had no teacher
 
 
 def test_training_curves_have_every_model(handlers):
