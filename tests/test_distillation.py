@@ -136,13 +136,14 @@ def test_a_teacher_from_another_split_is_refused(teacher_dir, tiny_csv, tmp_path
     assert "split" in capsys.readouterr().err and not (tmp_path / "m").exists()
 
 
-def test_a_missing_or_broken_teacher_is_named(tiny_csv, tmp_path, capsys):
+def test_a_missing_or_broken_teacher_is_named(teacher_dir, tiny_csv, tmp_path, capsys):
     code = train_main(["--model", "lstm", "--dataset", str(tiny_csv), "--teacher",
                        str(tmp_path / "nowhere"), "--out", str(tmp_path / "m"), *TINY_MODEL_ARGS])
     assert code == 2 and "nowhere" in capsys.readouterr().err
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / "teacher.json").write_text("{}")
+    # a record that matches the data, but no tokenizer or weights beside it
+    (broken / "teacher.json").write_text((teacher_dir / "teacher.json").read_text())
     code = train_main(["--model", "lstm", "--dataset", str(tiny_csv), "--teacher", str(broken),
                        "--out", str(tmp_path / "m"), *TINY_MODEL_ARGS])
     assert code == 2 and "tokenizer.json" in capsys.readouterr().err

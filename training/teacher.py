@@ -183,15 +183,21 @@ def save_teacher(directory: Path, teacher: Teacher, record: dict[str, Any]) -> P
     return Path(directory)
 
 
-def load_teacher(directory: Path, device: torch.device | None = None) -> tuple[Teacher, dict[str, Any]]:
+def read_record(directory: Path) -> dict[str, Any]:
+    """The teacher's teacher.json: what made it (base, settings, dataset fingerprint)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise TeacherError(f"{directory}: no such teacher directory (make one with sentiment-teacher)")
     record_path = directory / TEACHER_FILE
     try:
-        record = json.loads(record_path.read_text(encoding="utf-8"))
+        return json.loads(record_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise TeacherError(f"{record_path}: unreadable teacher record: {error}") from error
+
+
+def load_teacher(directory: Path, device: torch.device | None = None) -> tuple[Teacher, dict[str, Any]]:
+    directory = Path(directory)
+    record = read_record(directory)
     settings = TeacherSettings(**record.get("settings", {}))
     tokenizer = read_tokenizer(directory / TOKENIZER_FILE, settings.max_length)
     return Teacher(read_classifier(directory), tokenizer, device), record
@@ -205,22 +211,23 @@ def transfer_key(texts: list[str]) -> str:
 
 
 def teacher_logits(directory: Path, texts: list[str], device: torch.device | None = None,
-                   log=print, progress: bool = True) -> tuple[np.ndarray, dict[str, Any]]:
-    """The teacher's (texts, 2) logits for `texts`, from its cache when it scored them before."""
+                   log=print, progress: bool = True) -> np.ndarray:
+    """The teacher's (texts, 2) logits for `texts`: from its cache when it scored them before
+    (the transformer is then not even loaded), else scored now and cached."""
     directory = Path(directory)
     cache = directory / f"transfer-{transfer_key(texts)}.npy"
-    teacher, record = load_teacher(directory, device)
     if cache.is_file():
         cached = np.load(cache, allow_pickle=False)
         if cached.shape == (len(texts), 2):
             log(f"teacher logits for {len(texts):,} texts from {cache}")
-            return cached, record
+            return cached
+    teacher, _ = load_teacher(directory, device)
     log(f"teacher scoring {len(texts):,} texts ...")
     logits = teacher.logits(texts, progress=progress)
     buffer = io.BytesIO()
     np.save(buffer, logits, allow_pickle=False)
     atomic_write_bytes(cache, buffer.getvalue())
-    return logits, record
+    return logits
 
 
 EPILOG = """examples:

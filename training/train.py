@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tokenizers import Tokenizer
 from torch import distributed
@@ -23,7 +24,7 @@ from sentiment_app.checkpoint import save_model_dir
 from sentiment_app.config import MODEL_PRESETS, POOLINGS, ModelConfig, ModelDirConfig, TokenizerConfig, preset
 from sentiment_app.models import build_model, count_parameters
 from sentiment_app.tokenization import ALGORITHMS, PAD_TOKEN, TextEncoder, train_tokenizer
-from training.data import REGISTERED_DATASETS, DatasetError, SentimentSplits, load_splits
+from training.data import REGISTERED_DATASETS, DatasetError, SentimentSplits, load_splits, to_dataset
 from training.embeddings import (VECTOR_SOURCES, EmbeddingsError, WordVectors, initialise_embedding,
                                  load_vectors, minilm_tokenizer)
 from sentiment_app.inference import batched_probabilities
@@ -37,7 +38,7 @@ from training.resume import (ResumeError, checkpoint_dir, read_checkpoint, remov
                              restore_trainer, save_checkpoint)
 from training.trainer import EncodedSplit, Trainer, TrainingConfig, evaluate_split, process_group
 from training.augment import AugmentSettings, transfer_texts
-from training.teacher import TeacherError, teacher_logits
+from training.teacher import TeacherError, read_record, teacher_logits
 
 DEFAULT_SPLIT_SEED = 13
 
@@ -167,14 +168,17 @@ def training_config_from_args(name: str, args: argparse.Namespace) -> TrainingCo
     return TrainingConfig(**settings)
 
 
-def encode_split(encoder: TextEncoder, dataset) -> EncodedSplit:
-    """Tokenise a split once, through `datasets.map`; texts with no tokens are left out."""
+def encode_split(encoder: TextEncoder, dataset, soft_targets: np.ndarray | None = None) -> EncodedSplit:
+    """Tokenise a split once, through `datasets.map`; texts with no tokens are left out (and
+    their rows of `soft_targets`, a teacher's logits, with them)."""
     encoded = dataset.map(
         lambda batch: {"input_ids": encoder.encode_ids(batch["text"])},
         batched=True, batch_size=1000, desc="tokenising", keep_in_memory=True,
     )
-    pairs = [(ids, label) for ids, label in zip(encoded["input_ids"], encoded["label"]) if ids]
-    return EncodedSplit(id_lists=[p[0] for p in pairs], labels=[p[1] for p in pairs])
+    id_lists, labels = encoded["input_ids"], encoded["label"]
+    keep = [row for row, ids in enumerate(id_lists) if ids]
+    return EncodedSplit(id_lists=[id_lists[row] for row in keep], labels=[labels[row] for row in keep],
+                        soft_targets=None if soft_targets is None else soft_targets[keep])
 
 
 def library_versions() -> dict[str, str]:
@@ -274,21 +278,18 @@ class RunContext:
         if self._transfer is None:
             args = self.args
             settings = AugmentSettings(copies=args.augment_copies, seed=args.split_seed)
-            texts = transfer_texts(list(self.splits.train["text"]), settings)
-            logits, record = teacher_logits(args.teacher, texts, self.device, self.log,
-                                            progress=not args.quiet)
+            record = read_record(args.teacher)  # checked before any scoring
             if record.get("dataset", {}).get("fingerprint") != self.fingerprint:
                 raise TeacherError(
                     f"{args.teacher}: the teacher was fine-tuned on other data or another split "
                     f"than {args.dataset} with --split-seed {args.split_seed}; it may have seen "
                     "the validation or test texts. Make a teacher with the same --dataset and "
                     "--split-seed")
+            texts = transfer_texts(list(self.splits.train["text"]), settings)
+            logits = teacher_logits(args.teacher, texts, self.device, self.log, progress=not args.quiet)
             labels = list(self.splits.train["label"])
             labels += logits[len(labels):].argmax(axis=1).tolist()  # copies: the teacher's label
-            id_lists = TextEncoder(self.tokenizer()).encode_ids(texts)
-            keep = [i for i, ids in enumerate(id_lists) if ids]
-            split = EncodedSplit(id_lists=[id_lists[i] for i in keep], labels=[labels[i] for i in keep],
-                                 soft_targets=logits[keep])
+            split = encode_split(TextEncoder(self.tokenizer()), to_dataset(texts, labels), logits)
             description = {
                 "teacher": record.get("base"),
                 "teacher_directory": str(args.teacher),
