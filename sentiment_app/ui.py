@@ -40,8 +40,8 @@ h_t = tanh(W_h x_t + U_h h_{t-1} + b_h); the gradient that trains it is multipli
 tanh' at every step back in time, so it tends to shrink (vanish) or grow (explode) exponentially
 with distance. An LSTM adds a cell state c_t = f_t * c_{t-1} + i_t * g_t: where the **forget
 gate** f_t stays near 1, information and gradient pass through unchanged. Below: the gates of the
-chosen model on your sentence, and how strongly each model's loss reaches back to each word. On
-sentences this short the differences are modest; the experiment at the bottom stretches the
+chosen model on your sentence, and how strongly each model's loss reaches back to each word: the
+SimpleRNN's usually fades fastest towards the start. The experiment at the bottom stretches the
 distance."""
 LONG_RANGE_INTRO = """#### The long-range experiment
 A synthetic task: the label is set by the first token, followed by N random distractors, and the
