@@ -16,7 +16,8 @@ import torch
 from sentiment_app.inference import load_predictor
 from tests.conftest import TINY_MODEL_ARGS, synthetic_reviews
 from training.augment import UNKNOWN_WORD, AugmentSettings, transfer_texts
-from training.teacher import main as teacher_main
+from training.data import load_splits
+from training.teacher import main as teacher_main, transfer_key
 from training.train import main as train_main
 from training.trainer import EncodedSplit, Trainer, TrainingConfig
 
@@ -147,3 +148,23 @@ def test_a_missing_or_broken_teacher_is_named(teacher_dir, tiny_csv, tmp_path, c
     code = train_main(["--model", "lstm", "--dataset", str(tiny_csv), "--teacher", str(broken),
                        "--out", str(tmp_path / "m"), *TINY_MODEL_ARGS])
     assert code == 2 and "tokenizer.json" in capsys.readouterr().err
+
+
+def test_an_ensemble_of_teachers_averages_their_logits(teacher_dir, tiny_bert, tiny_csv, tmp_path):
+    second = tmp_path / "second-teacher"
+    assert teacher_main(["--base", str(tiny_bert), "--dataset", str(tiny_csv), "--epochs", "1",
+                         "--seed", "5", "--out", str(second), "--quiet"]) == 0
+    args = ["--model", "lstm", "--dataset", str(tiny_csv), "--augment-copies", "1", *TINY_MODEL_ARGS]
+    assert train_main([*args, "--teacher", str(teacher_dir), "--teacher", str(second),
+                       "--out", str(tmp_path / "student")]) == 0
+    distillation = json.loads((tmp_path / "student" / "metrics.json").read_text())["distillation"]
+    assert distillation["teacher_directories"] == [str(teacher_dir), str(second)]
+    assert len(distillation["ensemble_members_validation_accuracy"]) == 2
+    assert 0.0 <= distillation["teacher_validation_accuracy"] <= 1.0
+    assert "ensemble of 2 teachers" in (tmp_path / "student" / "README.md").read_text()
+    # the ensemble's validation accuracy is that of the two teachers' averaged logits
+    validation = load_splits(str(tiny_csv)).validation
+    key = transfer_key(list(validation["text"]))
+    averaged = (np.load(teacher_dir / f"transfer-{key}.npy") + np.load(second / f"transfer-{key}.npy")) / 2
+    expected = np.mean(averaged.argmax(axis=1) == np.asarray(validation["label"]))
+    assert distillation["teacher_validation_accuracy"] == pytest.approx(expected)

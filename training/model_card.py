@@ -62,7 +62,11 @@ def distillation_line(distillation: dict[str, Any] | None) -> str:
     if not distillation:
         return ""
     augmentation = distillation["augmentation"]
-    return (f"- **Distillation:** learned the probabilities of a teacher, {distillation['teacher']} "
+    directories = distillation.get("teacher_directories") or [distillation.get("teacher_directory")]
+    teacher = (f"a teacher, {distillation['teacher']}" if len(directories) == 1 else
+               f"an ensemble of {len(directories)} teachers (their logits averaged), "
+               f"{distillation['teacher']},")
+    return (f"- **Distillation:** learned the probabilities of {teacher} "
             f"fine-tuned on the same training split (validation accuracy "
             f"{distillation['teacher_validation_accuracy']:.4f}), on {distillation['transfer_texts']:,} "
             f"texts: the training texts and {augmentation['copies']} perturbed copies of each "

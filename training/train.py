@@ -100,10 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--token-dropout", type=float,
                        help="share of training tokens replaced by [UNK] each batch (default 0)")
     distil = parser.add_argument_group("distillation")
-    distil.add_argument("--teacher", type=Path, default=None,
+    distil.add_argument("--teacher", type=Path, action="append", default=None, metavar="DIR",
                         help="a teacher directory made by sentiment-teacher on the same data and "
                              "split: the model learns the teacher's probabilities on the training "
-                             "texts and on perturbed copies of them")
+                             "texts and on perturbed copies of them. Give it several times to learn "
+                             "from an ensemble (the teachers' logits averaged)")
     distil.add_argument("--augment-copies", type=int, default=AugmentSettings.copies,
                         help=f"perturbed copies of each training text the teacher labels "
                              f"(default {AugmentSettings.copies})")
@@ -278,27 +279,49 @@ class RunContext:
         if self._transfer is None:
             args = self.args
             settings = AugmentSettings(copies=args.augment_copies, seed=args.split_seed)
-            record = read_record(args.teacher)  # checked before any scoring
-            if record.get("dataset", {}).get("fingerprint") != self.fingerprint:
-                raise TeacherError(
-                    f"{args.teacher}: the teacher was fine-tuned on other data or another split "
-                    f"than {args.dataset} with --split-seed {args.split_seed}; it may have seen "
-                    "the validation or test texts. Make a teacher with the same --dataset and "
-                    "--split-seed")
+            records = [self.checked_teacher(directory) for directory in args.teacher]  # before scoring
             texts = transfer_texts(list(self.splits.train["text"]), settings)
-            logits = teacher_logits(args.teacher, texts, self.device, self.log, progress=not args.quiet)
+            logits = self.ensemble_logits(texts)
             labels = list(self.splits.train["label"])
             labels += logits[len(labels):].argmax(axis=1).tolist()  # copies: the teacher's label
             split = encode_split(TextEncoder(self.tokenizer()), to_dataset(texts, labels), logits)
             description = {
-                "teacher": record.get("base"),
-                "teacher_directory": str(args.teacher),
-                "teacher_validation_accuracy": record.get("validation_accuracy"),
+                "teacher": " + ".join(str(record.get("base")) for record in records),
+                "teacher_directories": [str(directory) for directory in args.teacher],
+                "teacher_validation_accuracy": self.teacher_validation_accuracy(records),
                 "augmentation": settings.to_dict(),
                 "transfer_texts": len(split),
             }
+            if len(records) > 1:
+                description["ensemble_members_validation_accuracy"] = [
+                    record.get("validation_accuracy") for record in records]
             self._transfer = (split, description)
         return self._transfer
+
+    def checked_teacher(self, directory: Path) -> dict[str, Any]:
+        """The teacher's record, refused unless it was fine-tuned on this very training split."""
+        record = read_record(directory)
+        if record.get("dataset", {}).get("fingerprint") != self.fingerprint:
+            raise TeacherError(
+                f"{directory}: the teacher was fine-tuned on other data or another split "
+                f"than {self.args.dataset} with --split-seed {self.args.split_seed}; it may have "
+                "seen the validation or test texts. Make a teacher with the same --dataset and "
+                "--split-seed")
+        return record
+
+    def ensemble_logits(self, texts: list[str]) -> np.ndarray:
+        """(texts, 2) logits of the teacher, or the mean of the teachers' logits."""
+        return np.mean([teacher_logits(directory, texts, self.device, self.log,
+                                       progress=not self.args.quiet)
+                        for directory in self.args.teacher], axis=0).astype(np.float32)
+
+    def teacher_validation_accuracy(self, records: list[dict[str, Any]]) -> float | None:
+        """A lone teacher's is in its record; an ensemble is scored on the validation split."""
+        if len(records) == 1:
+            return records[0].get("validation_accuracy")
+        validation = self.splits.validation
+        logits = self.ensemble_logits(list(validation["text"]))
+        return float(np.mean(logits.argmax(axis=1) == np.asarray(validation["label"])))
 
     def encoded(self, split: str) -> EncodedSplit:
         if split not in self._encoded:
@@ -364,7 +387,7 @@ def run_settings(name: str, model_config: ModelConfig, training: TrainingConfig,
         "embeddings": context.args.embeddings,
         "freeze_embeddings": context.args.freeze_embeddings,
         "dataset_fingerprint": context.fingerprint,
-        "teacher": str(context.args.teacher) if context.args.teacher else None,
+        "teacher": [str(directory) for directory in context.args.teacher or []] or None,
         "augment_copies": context.args.augment_copies if context.args.teacher else None,
     }
 
