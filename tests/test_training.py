@@ -172,3 +172,32 @@ def test_help_documents_the_main_flags():
     for flag in ("--model", "--models", "--dataset", "--seed", "--out", "--resume", "--embeddings",
                  "--clip-norm", "--text-column", "--label-column"):
         assert flag in result.stdout
+
+
+def test_gradients_are_clipped_to_the_norm_only_when_they_exceed_it():
+    import torch
+
+    from training.trainer import EncodedSplit, Trainer, TrainingConfig
+    from sentiment_app.models import build_model
+    from sentiment_app.config import preset
+    import dataclasses
+
+    model = build_model(dataclasses.replace(preset("lstm"), vocab_size=20, embedding_dim=4, hidden_dim=4))
+    split = EncodedSplit([[2, 3]], [1])
+    trainer = Trainer(model, TrainingConfig(clip_norm=1.0), split, split, padding_id=0,
+                      label_names=["negative", "positive"], show_progress=False)
+    for scale, expected_norm in ((100.0, 1.0), (1e-3, None)):
+        for parameter in model.parameters():
+            parameter.grad = torch.full_like(parameter, scale)
+        before = [p.grad.clone() for p in model.parameters()]
+        norm = trainer.clip_gradients()
+        total = torch.sqrt(sum((b**2).sum() for b in before))
+        assert float(norm) == pytest.approx(float(total), rel=1e-5)  # the norm before clipping
+        after = torch.sqrt(sum((p.grad**2).sum() for p in model.parameters()))
+        if expected_norm is None:  # small gradients are left exactly as they were
+            assert all(torch.equal(b, p.grad) for b, p in zip(before, model.parameters()))
+        else:  # large ones are scaled down to the norm, keeping their direction
+            assert float(after) == pytest.approx(expected_norm, rel=1e-4)
+            ratios = {round(float(p.grad.flatten()[0] / b.flatten()[0]), 6)
+                      for b, p in zip(before, model.parameters())}
+            assert len(ratios) == 1
