@@ -204,7 +204,7 @@ def inference_section(names: list[str], quick: bool, peak: float) -> list[dict[s
         rows.append(row)
         print(f"inference {name} ({fast.backend}): 30 tokens p50 {row['predictor_30']['p50_ms']:.3f} ms "
               f"(model {row['model_30']['p50_ms']:.3f}, eager {row['eager_model_30']['p50_ms']:.3f}); "
-              f"long batch {roofline_pair(row)} of peak (ours / eager)", flush=True)
+              f"long batch {roofline_pair(row)} of peak (ONNX Runtime / PyTorch)", flush=True)
     return rows
 
 
@@ -335,7 +335,7 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["**Inference**, one text at a time (p50 / p99 in ms) and in bulk", "",
                   "| model | backend | predictor, 30 tokens | model only, 30 | eager PyTorch, 30 "
                   "| predictor, 300 tokens | eager PyTorch, 300 | texts/s (1,000 texts) | eager texts/s "
-                  "| long batch, share of peak (ours / eager) |",
+                  "| 256 long texts in one batch, share of peak (ONNX Runtime / PyTorch) |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
         for row in report["inference"]:
             def pair(key: str) -> str:

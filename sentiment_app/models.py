@@ -50,10 +50,18 @@ def select_steps(sequences: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
     return sequences.gather(1, index).squeeze(1)
 
 
-def masked_pool(sequences: torch.Tensor, mask: torch.Tensor, mode: str) -> torch.Tensor:
-    """Max or mean over the real positions: (batch, time, features) -> (batch, features)."""
+def masked_pool(sequences: torch.Tensor, mask: torch.Tensor, mode: str,
+                overwrite: bool = False) -> torch.Tensor:
+    """Max or mean over the real positions: (batch, time, features) -> (batch, features).
+
+    overwrite=True lets max pooling mask `sequences` in place (no copy of a tensor that can be
+    tens of MB on long texts): only for tensors nobody reads again and no gradient flows through.
+    """
     if mode == "max":
-        return sequences.masked_fill(~mask[:, :, None], float("-inf")).amax(dim=1)
+        padding = ~mask[:, :, None]  # (batch, time, 1)
+        if overwrite:
+            return sequences.masked_fill_(padding, float("-inf")).amax(dim=1)
+        return sequences.masked_fill(padding, float("-inf")).amax(dim=1)
     counts = mask.sum(dim=1, keepdim=True).to(sequences.dtype)  # (batch, 1)
     return (sequences * mask[:, :, None].to(sequences.dtype)).sum(dim=1) / counts
 
@@ -157,7 +165,9 @@ class RecurrentClassifier(nn.Module):
         # Max and mean ignore order, and each direction's real steps are its first `length`
         # steps in its own reading order: pool each as it is, no re-alignment needed.
         mask = valid_mask(lengths, outputs[0].shape[1])
-        return torch.cat([masked_pool(states, mask, self.config.pooling) for states in outputs], dim=1)
+        overwrite = not torch.is_grad_enabled()  # the states are ours and read no more
+        return torch.cat([masked_pool(states, mask, self.config.pooling, overwrite)
+                          for states in outputs], dim=1)
 
 
 class BagOfEmbeddingsClassifier(nn.Module):
