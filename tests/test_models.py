@@ -10,6 +10,7 @@ import torch
 from sentiment_app.config import MODEL_PRESETS, ModelConfig, preset
 from sentiment_app.models import (
     BagOfEmbeddingsClassifier,
+    Dropout,
     RecurrentClassifier,
     build_model,
     reverse_within_lengths,
@@ -152,8 +153,6 @@ def test_config_round_trips_through_json():
 
 
 def test_dropout_drops_the_given_share_scales_the_rest_and_is_off_in_eval():
-    from sentiment_app.models import Dropout
-
     torch.manual_seed(0)
     dropout = Dropout(0.3)
     inputs = torch.ones(200, 50, 10)

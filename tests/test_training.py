@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -11,12 +12,16 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from sentiment_app import load_predictor
 from sentiment_app.checkpoint import load_model_dir
+from sentiment_app.config import preset
+from sentiment_app.models import build_model
 from tests.conftest import TINY_MODEL_ARGS, synthetic_reviews, write_csv
 from training.resume import checkpoint_dir
 from training.train import main
+from training.trainer import EncodedSplit, Trainer, TrainingConfig
 
 MODEL_FILES = {"config.json", "tokenizer.json", "model.safetensors", "metrics.json", "README.md"}
 TIMING_KEYS = {"train_seconds", "samples_per_second", "training_seconds", "created", "command"}
@@ -175,13 +180,6 @@ def test_help_documents_the_main_flags():
 
 
 def test_gradients_are_clipped_to_the_norm_only_when_they_exceed_it():
-    import torch
-
-    from training.trainer import EncodedSplit, Trainer, TrainingConfig
-    from sentiment_app.models import build_model
-    from sentiment_app.config import preset
-    import dataclasses
-
     model = build_model(dataclasses.replace(preset("lstm"), vocab_size=20, embedding_dim=4, hidden_dim=4))
     split = EncodedSplit([[2, 3]], [1])
     trainer = Trainer(model, TrainingConfig(clip_norm=1.0), split, split, padding_id=0,
