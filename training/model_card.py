@@ -62,9 +62,9 @@ def distillation_line(distillation: dict[str, Any] | None) -> str:
     if not distillation:
         return ""
     augmentation = distillation["augmentation"]
-    directories = distillation.get("teacher_directories") or [distillation.get("teacher_directory")]
-    teacher = (f"a teacher, {distillation['teacher']}" if len(directories) == 1 else
-               f"an ensemble of {len(directories)} teachers (their logits averaged), "
+    teachers = len(distillation["teacher_directories"])
+    teacher = (f"a teacher, {distillation['teacher']}" if teachers == 1 else
+               f"an ensemble of {teachers} teachers (their logits averaged), "
                f"{distillation['teacher']},")
     return (f"- **Distillation:** learned the probabilities of {teacher} "
             f"fine-tuned on the same training split (validation accuracy "

@@ -33,6 +33,8 @@ from tokenizers import Tokenizer
 from tqdm.auto import tqdm
 
 from sentiment_app.atomic import atomic_write_bytes, staged_directory
+from sentiment_app.models import valid_mask
+from sentiment_app.tokenization import pad_batch
 from training.data import REGISTERED_DATASETS, DatasetError, SentimentSplits, load_splits
 from training.embeddings import MINILM, EmbeddingsError, fetch_member
 
@@ -98,14 +100,11 @@ class Teacher:
         self.padding_id = model.config.pad_token_id or 0
 
     def batch(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        encodings = self.tokenizer.encode_batch(texts)
-        width = max(len(e.ids) for e in encodings)
-        token_ids = torch.full((len(texts), width), self.padding_id, dtype=torch.long)
-        attention = torch.zeros((len(texts), width), dtype=torch.long)
-        for row, encoding in enumerate(encodings):
-            token_ids[row, : len(encoding.ids)] = torch.as_tensor(encoding.ids)
-            attention[row, : len(encoding.ids)] = 1
-        return token_ids.to(self.device), attention.to(self.device)  # (texts, width) each
+        """Right-padded token ids and the attention mask (1 on real tokens), (texts, width) each."""
+        padded = pad_batch([encoding.ids for encoding in self.tokenizer.encode_batch(texts)],
+                           self.padding_id)
+        attention = valid_mask(padded.lengths, padded.token_ids.shape[1]).long()
+        return padded.token_ids.to(self.device), attention.to(self.device)
 
     def logits(self, texts: list[str], batch_size: int = 128, progress: bool = False) -> np.ndarray:
         """(texts, 2) logits, computed in length-sorted batches."""
