@@ -66,24 +66,6 @@ def masked_pool(sequences: torch.Tensor, mask: torch.Tensor, mode: str,
     return (sequences * mask[:, :, None].to(sequences.dtype)).sum(dim=1) / counts
 
 
-class Dropout(nn.Module):
-    """Inverted dropout, as nn.Dropout, with its mask drawn by `rand_like`: on CPU this is about
-    three times faster than nn.Dropout's Bernoulli sampling, which took 5% of a training step."""
-
-    def __init__(self, p: float) -> None:
-        super().__init__()
-        self.p = p
-
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0.0:
-            return inputs
-        keep = torch.rand_like(inputs) >= self.p  # same shape as inputs
-        return inputs * keep.to(inputs.dtype) * (1.0 / (1.0 - self.p))
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
-
-
 def check_lengths(token_ids: torch.Tensor, lengths: torch.Tensor) -> None:
     if token_ids.dim() != 2 or lengths.shape != token_ids.shape[:1]:
         raise ValueError("expected token_ids (batch, time) and lengths (batch,)")
@@ -118,7 +100,7 @@ class RecurrentClassifier(nn.Module):
             )
             for depth in range(config.num_layers)
         )
-        self.dropout = Dropout(config.dropout)
+        self.dropout = nn.Dropout(config.dropout)
         self.output = nn.Linear(hidden * directions, len(config.labels))  # W_y, b_y
         self.reset_recurrent_parameters()
 
@@ -179,7 +161,7 @@ class BagOfEmbeddingsClassifier(nn.Module):
         self.embedding = nn.Embedding(
             config.vocab_size, config.embedding_dim, padding_idx=config.padding_id
         )
-        self.dropout = Dropout(config.dropout)
+        self.dropout = nn.Dropout(config.dropout)
         self.hidden = nn.Linear(config.embedding_dim, config.hidden_dim)
         self.output = nn.Linear(config.hidden_dim, len(config.labels))
 

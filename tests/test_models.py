@@ -10,7 +10,6 @@ import torch
 from sentiment_app.config import MODEL_PRESETS, ModelConfig, preset
 from sentiment_app.models import (
     BagOfEmbeddingsClassifier,
-    Dropout,
     RecurrentClassifier,
     build_model,
     reverse_within_lengths,
@@ -151,15 +150,3 @@ def test_config_round_trips_through_json():
     config = small(preset("bilstm"), num_layers=2)
     assert ModelConfig.from_dict(config.to_dict()) == config
 
-
-def test_dropout_drops_the_given_share_scales_the_rest_and_is_off_in_eval():
-    torch.manual_seed(0)
-    dropout = Dropout(0.3)
-    inputs = torch.ones(200, 50, 10)
-    outputs = dropout(inputs)
-    kept = outputs != 0
-    assert abs(kept.float().mean().item() - 0.7) < 0.01
-    assert torch.allclose(outputs[kept], torch.full_like(outputs[kept], 1 / 0.7))
-    assert abs(outputs.mean().item() - 1.0) < 0.02  # unbiased in expectation, as nn.Dropout
-    dropout.eval()
-    assert dropout(inputs) is inputs
