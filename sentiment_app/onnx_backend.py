@@ -1,7 +1,8 @@
 """An optional ONNX Runtime backend behind the same predictor API.
 
-The graph is exported in memory from the model loaded out of model.safetensors (no other weight
-file is read), in about 0.1 to 0.3 s per model. A predictor uses it only when onnxruntime is
+The graph is built in memory from the model loaded out of model.safetensors (no other weight
+file is read): written from the weights for the recurrent models (`onnx_graph`), traced by
+`torch.onnx.export` for the bag of embeddings. A predictor uses it only when onnxruntime is
 installed and the model's metrics.json records that ONNX Runtime agreed with eager PyTorch on the
 test split: at least 99.5% of the labels, probabilities within 0.02 (see `verify_backend`).
 """
@@ -35,26 +36,36 @@ class OnnxClassifier:
         import onnxruntime
 
         self.config = model.config
-        example = (torch.ones(1, 4, dtype=torch.long), torch.tensor([4]))
-        buffer = io.BytesIO()
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                model.eval(), example, buffer, dynamo=False, opset_version=17,
-                input_names=["token_ids", "lengths"], output_names=["logits"],
-                dynamic_axes={"token_ids": {0: "batch", 1: "time"}, "lengths": {0: "batch"},
-                              "logits": {0: "batch"}},
-            )
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             options.intra_op_num_threads = threads
-        self.session = onnxruntime.InferenceSession(buffer.getvalue(), options,
+        self.session = onnxruntime.InferenceSession(onnx_bytes(model), options,
                                                     providers=["CPUExecutionProvider"])
 
     def __call__(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         feeds = {"token_ids": token_ids.numpy(), "lengths": lengths.numpy()}
         return torch.from_numpy(self.session.run(None, feeds)[0])
+
+
+def onnx_bytes(model: torch.nn.Module) -> bytes:
+    """The serialised ONNX graph of `model`: written from the weights for recurrent models (see
+    `onnx_graph`), exported by tracing for the bag of embeddings."""
+    if model.config.architecture == "recurrent":
+        from sentiment_app.onnx_graph import recurrent_graph
+
+        return recurrent_graph(model).SerializeToString()
+    example = (torch.ones(1, 4, dtype=torch.long), torch.tensor([4]))
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model.eval(), example, buffer, dynamo=False, opset_version=17,
+            input_names=["token_ids", "lengths"], output_names=["logits"],
+            dynamic_axes={"token_ids": {0: "batch", 1: "time"}, "lengths": {0: "batch"},
+                          "logits": {0: "batch"}},
+        )
+    return buffer.getvalue()
 
 
 def compare_backends(reference: np.ndarray, candidate: np.ndarray) -> dict[str, Any]:
