@@ -199,3 +199,61 @@ def test_gradients_are_clipped_to_the_norm_only_when_they_exceed_it():
             ratios = {round(float(p.grad.flatten()[0] / b.flatten()[0]), 6)
                       for b, p in zip(before, model.parameters())}
             assert len(ratios) == 1
+
+
+def test_weight_averaging_follows_every_step_and_is_what_fit_keeps():
+    """With average_decay, the kept weights are the moving average of the weights after each
+    optimiser step, recomputed here by hand."""
+    torch.manual_seed(0)
+    model = build_model(dataclasses.replace(preset("gru"), vocab_size=20, embedding_dim=4, hidden_dim=4))
+    texts = [[2, 3, 4], [5, 6], [7, 8, 9, 10], [11]] * 8
+    split = EncodedSplit(texts, [1, 0, 1, 0] * 8)
+    decay = 0.6
+    trainer = Trainer(model, TrainingConfig(epochs=2, batch_size=8, patience=5, average_decay=decay),
+                      split, split, padding_id=0, label_names=["negative", "positive"], show_progress=False)
+    expected: dict[str, torch.Tensor] = {}
+    original_step = trainer.optimizer.step
+
+    def step_and_average(*args, **kwargs):
+        result = original_step(*args, **kwargs)
+        for name, parameter in model.named_parameters():
+            value = parameter.detach().clone()
+            expected[name] = value if name not in expected else decay * expected[name] + (1 - decay) * value
+        return result
+
+    trainer.optimizer.step = step_and_average
+    by_epoch = []  # the hand-made average at the end of each epoch
+    state = trainer.fit(on_epoch_end=lambda t: by_epoch.append(dict(expected)), log=lambda line: None)
+    for name, value in by_epoch[-1].items():
+        torch.testing.assert_close(trainer.averaged.module.get_parameter(name).detach(), value,
+                                   rtol=1e-5, atol=1e-6)
+    kept = dict(model.named_parameters())  # the average of the best epoch, not the raw weights
+    for name, value in by_epoch[state.best_epoch - 1].items():
+        torch.testing.assert_close(kept[name].detach(), value, rtol=1e-5, atol=1e-6)
+
+
+def test_resume_with_weight_averaging_ends_where_an_uninterrupted_run_ends(tmp_path, tiny_csv, monkeypatch):
+    args = ["--model", "lstm", "--dataset", str(tiny_csv), *TINY_MODEL_ARGS, "--epochs", "3",
+            "--patience", "3", "--average-decay", "0.9"]
+    assert main([*args, "--out", str(tmp_path / "reference")]) == 0
+    out = tmp_path / "model"
+    calls = []
+    original = Trainer.train_epoch
+
+    def stop_in_second_epoch(self, epoch):
+        calls.append(epoch)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return original(self, epoch)
+
+    monkeypatch.setattr("training.trainer.Trainer.train_epoch", stop_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        main([*args, "--out", str(out)])
+    monkeypatch.undo()
+    assert main([*args, "--out", str(out), "--resume"]) == 0
+    resumed = json.loads((out / "metrics.json").read_text())
+    expected = json.loads((tmp_path / "reference" / "metrics.json").read_text())
+    assert without_timings(resumed["history"]) == without_timings(expected["history"])
+    assert resumed["training"]["average_decay"] == 0.9
+    assert (out / "model.safetensors").read_bytes() == (tmp_path / "reference" / "model.safetensors").read_bytes()
+    assert "moving average of the weights (decay 0.9" in (out / "README.md").read_text()

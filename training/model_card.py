@@ -82,6 +82,14 @@ def render_tuning_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
             f"```bash\n{metrics['command']}\n```\n")
 
 
+def averaging_note(training: dict[str, Any]) -> str:
+    decay = training.get("average_decay") or 0
+    if not decay:
+        return ""
+    return (f" Validation, early stopping and the saved weights use an exponential moving average of"
+            f" the weights (decay {decay} per step, about the last {1 / (1 - decay):,.0f} steps).")
+
+
 def render_model_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
     validation = metrics["validation"]
     if not metrics["test"]:
@@ -147,7 +155,7 @@ Made with this command (seed {metrics['seed']}, {metrics['training_seconds']:.1f
 
 Adam (learning rate {metrics['training']['learning_rate']}), batch size
 {metrics['training']['batch_size']}, gradient-norm clipping at {metrics['training']['clip_norm']},
-early stopping after {metrics['training']['patience']} epochs without a better validation accuracy.
+early stopping after {metrics['training']['patience']} epochs without a better validation accuracy.{averaging_note(metrics['training'])}
 
 | epoch | train loss | train accuracy | validation accuracy | mean gradient norm | samples/s |
 |---|---|---|---|---|---|

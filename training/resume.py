@@ -3,7 +3,8 @@
 A checkpoint lives beside the output directory, in `.<name>.checkpoint/`, and is replaced
 atomically after every epoch:
 
-    state.safetensors   model.*, best.* (best weights so far), optimizer.<param>.<key>, torch_rng
+    state.safetensors   model.*, best.* (best weights so far), average.* (the moving average of
+                        the weights, with --average-decay), optimizer.<param>.<key>, torch_rng
     state.json          epoch counters, history, optimizer settings, the run's settings
     tokenizer.json      the tokenizer the run trained, reused as is on resume
 """
@@ -45,6 +46,9 @@ def save_checkpoint(directory: Path, trainer: Trainer, tokenizer: Tokenizer,
         tensors[f"model.{name}"] = tensor.detach().clone().contiguous()
     for name, tensor in (state.best_weights or {}).items():
         tensors[f"best.{name}"] = tensor.detach().clone().contiguous()
+    if trainer.averaged is not None:  # its module's weights and n_averaged
+        for name, tensor in trainer.averaged.state_dict().items():
+            tensors[f"average.{name}"] = tensor.detach().clone().contiguous()
     optimizer_state = trainer.optimizer.state_dict()
     for parameter_id, entries in optimizer_state["state"].items():
         for key, value in entries.items():
@@ -84,6 +88,8 @@ def restore_trainer(trainer: Trainer, tensors: dict[str, torch.Tensor], meta: di
 
     trainer.model.load_state_dict(with_prefix("model."))
     best = with_prefix("best.")
+    if trainer.averaged is not None:
+        trainer.averaged.load_state_dict(with_prefix("average."))
     optimizer_state: dict[int, dict[str, torch.Tensor]] = {}
     for name, tensor in with_prefix("optimizer.").items():
         parameter_id, key = name.split(".", 1)

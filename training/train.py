@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--patience", type=int, help="early-stopping patience in epochs (default 3)")
     hyper.add_argument("--token-dropout", type=float,
                        help="share of training tokens replaced by [UNK] each batch (default 0)")
+    hyper.add_argument("--average-decay", type=float,
+                       help="keep an exponential moving average of the weights with this decay "
+                            "per step (e.g. 0.999) and validate and save the average (default: off)")
     distil = parser.add_argument_group("distillation")
     distil.add_argument("--teacher", type=Path, action="append", default=None, metavar="DIR",
                         help="a teacher directory made by sentiment-teacher on the same data and "
@@ -162,7 +165,7 @@ def model_config_from_args(name: str, args: argparse.Namespace) -> ModelConfig:
 def training_config_from_args(name: str, args: argparse.Namespace) -> TrainingConfig:
     settings = {**dataclasses.asdict(TrainingConfig()), **TRAINING_DEFAULTS.get(name, {})}
     for field in ("epochs", "batch_size", "learning_rate", "weight_decay", "clip_norm", "patience",
-                  "token_dropout", "distillation_temperature"):
+                  "token_dropout", "distillation_temperature", "average_decay"):
         if getattr(args, field) is not None:
             settings[field] = getattr(args, field)
     settings["seed"] = args.seed

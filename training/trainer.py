@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import distributed, nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from sentiment_app.inference import batched_probabilities
@@ -30,6 +31,9 @@ class TrainingConfig:
     patience: int = 3  # epochs without a better validation accuracy before stopping
     token_dropout: float = 0.0  # share of tokens replaced by [UNK] in each training batch
     distillation_temperature: float = 1.0  # softens teacher and student alike (with soft targets)
+    # Decay of an exponential moving average of the weights, updated after every step; when set,
+    # validation, early stopping and the saved model use the averaged weights (0 = off).
+    average_decay: float = 0.0
     seed: int = 13  # weights, dropout and batch order
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,6 +118,9 @@ class Trainer:
             fused=True,
         )
         self.loss_function = nn.CrossEntropyLoss()
+        self.averaged: AveragedModel | None = None
+        if config.average_decay:
+            self.averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.average_decay))
         self.state = TrainerState()
         self.train_lengths = [len(ids) for ids in train.id_lists]
         self.padded: PaddedIds | None = None  # built on first use
@@ -151,6 +158,8 @@ class Trainer:
             loss.backward()  # backpropagation through time, through every step of every text
             norm = self.clip_gradients()
             self.optimizer.step()
+            if self.averaged is not None:
+                self.averaged.update_parameters(self.model)
             gradient_norms.append(float(norm))
             total_loss += float(loss.detach()) * len(labels)
             correct += int((logits.argmax(dim=1) == targets).sum())
@@ -173,6 +182,10 @@ class Trainer:
             "train_seconds": seconds,
             "samples_per_second": seen / seconds if seconds > 0 else math.inf,
         }
+
+    def evaluated_model(self) -> nn.Module:
+        """The weights that are validated and kept: the moving average when there is one."""
+        return self.averaged.module if self.averaged is not None else self.model
 
     def clip_gradients(self) -> torch.Tensor:
         """Scale the gradients down to `clip_norm` when their global norm exceeds it (the guard
@@ -208,7 +221,7 @@ class Trainer:
             epoch = state.next_epoch
             started = time.perf_counter()
             record = {"epoch": epoch, **self.train_epoch(epoch)}
-            validation = evaluate_split(self.model, self.validation_split, self.padding_id,
+            validation = evaluate_split(self.evaluated_model(), self.validation_split, self.padding_id,
                                         self.label_names)
             record.update(validation_loss=validation["loss"],
                           validation_accuracy=validation["accuracy"],
@@ -218,7 +231,7 @@ class Trainer:
                 state.best_accuracy = validation["accuracy"]
                 state.best_epoch = epoch
                 state.epochs_without_gain = 0
-                state.best_weights = copy.deepcopy(self.model.state_dict())
+                state.best_weights = copy.deepcopy(self.evaluated_model().state_dict())
             else:
                 state.epochs_without_gain += 1
             state.history.append(record)
