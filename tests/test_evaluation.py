@@ -120,6 +120,20 @@ def test_tuning_selects_on_validation_and_writes_its_table(tmp_path, tiny_csv, m
     assert "| rank |" in (tmp_path / "gru.md").read_text()
 
 
+def test_distilled_grid_writes_its_own_table_and_refuses_models_it_lacks(tmp_path, tiny_csv, monkeypatch):
+    from training import tune
+
+    monkeypatch.setitem(tune.DISTILLED_GRIDS, "gru", {"--average-decay": [0.0, 0.9]})
+    extra = "--epochs 2 --embedding-dim 8 --vocab-size 200 --min-frequency 1"
+    assert tune.main(["--model", "gru", "--grid", "distilled", "--seeds", "1", "--dataset", str(tiny_csv),
+                      "--out", str(tmp_path), "--extra", extra]) == 0
+    result = json.loads((tmp_path / "gru-distilled.json").read_text())
+    assert {row["configuration"]["--average-decay"] for row in result["rows"]} == {0.0, 0.9}
+    assert not (tmp_path / "gru.json").exists()  # the plain grid's table is left alone
+    with pytest.raises(SystemExit):
+        tune.main(["--model", "lstm", "--grid", "distilled", "--out", str(tmp_path)])
+
+
 def test_tuning_puts_configurations_over_the_size_budget_last(tmp_path):
     from training import tune
 

@@ -8,7 +8,13 @@ choice.
     python -m training.tune --model bilstm --out assets/tuning
     python -m training.tune --model simple-rnn --seeds 2 --out assets/tuning
 
-It writes OUT/<model>.json (every run) and OUT/<model>.md (the table, best first). The choice is
+It writes OUT/<model>.json (every run) and OUT/<model>.md (the table, best first). The
+`distilled` grids search the settings that matter once a teacher is in the loop; give the
+teacher through --extra, and the tables go to OUT/<model>-distilled.*:
+
+    python -m training.tune --model simple-rnn --grid distilled \
+        --extra "--embeddings glove-50d --teacher runs/teacher" --out assets/tuning
+ The choice is
 the best configuration whose model directory fits the size budget (--max-size-mb, 10 MB: the
 limit for the models shipped with the app); --from-json re-ranks an earlier run without training.
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import shlex
 import statistics
 import sys
 import tempfile
@@ -40,6 +47,13 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
     "simple-rnn": {"--embeddings": ["glove-50d", "spacy-md-300d"], "--pooling": ["last", "max"]},
     "bag-of-embeddings": {"--embeddings": ["glove-50d", "spacy-md-300d"], "--pooling": ["mean", "max"]},
 }
+
+# With a teacher (--extra "--teacher DIR"): the readout and a moving average of the weights.
+DISTILLED_GRIDS: dict[str, dict[str, list[Any]]] = {
+    "simple-rnn": {"--pooling": ["last", "max"], "--average-decay": [0.0, 0.999]},
+    "bilstm": {"--average-decay": [0.0, 0.999]},
+}
+GRID_SETS = {"plain": GRIDS, "distilled": DISTILLED_GRIDS}
 
 
 def configurations(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -93,15 +107,16 @@ def markdown_table(model: str, rows: list[dict[str, Any]], base: list[str], budg
 
 
 def write_results(model: str, rows: list[dict[str, Any]], base: list[str], budget_mb: float,
-                  out: Path, command: str) -> dict[str, Any]:
+                  out: Path, command: str, stem: str | None = None) -> dict[str, Any]:
     for row in rows:
         row["estimated_size_mb"] = estimated_size_mb(model, row["configuration"], base)
     rows = rank(rows, budget_mb)
     out.mkdir(parents=True, exist_ok=True)
     result = {"model": model, "command": command, "base_flags": base, "max_size_mb": budget_mb,
               "selected": rows[0]["configuration"], "rows": rows}
-    atomic_write_text(out / f"{model}.json", json.dumps(result, indent=2) + "\n")
-    atomic_write_text(out / f"{model}.md", markdown_table(model, rows, base, budget_mb)
+    stem = stem or model
+    atomic_write_text(out / f"{stem}.json", json.dumps(result, indent=2) + "\n")
+    atomic_write_text(out / f"{stem}.md", markdown_table(model, rows, base, budget_mb)
                       + f"\nReproduce: `{command}`\n")
     return result
 
@@ -110,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.tune", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, choices=sorted(GRIDS))
+    parser.add_argument("--grid", choices=sorted(GRID_SETS), default="plain",
+                        help="plain: embeddings and optimiser settings, trained on the labels; "
+                             "distilled: settings searched with a teacher (pass it in --extra)")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--dataset", default="rt-snippets")
     parser.add_argument("--out", type=Path, default=Path("assets/tuning"))
@@ -120,19 +138,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-json", type=Path,
                         help="re-rank the runs of an earlier OUT/<model>.json instead of training")
     args = parser.parse_args(argv)
-    command = "python -m training.tune " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m training.tune " + shlex.join(argv if argv is not None else sys.argv[1:])
+    grids = GRID_SETS[args.grid]
+    if args.model not in grids:
+        parser.error(f"the {args.grid} grid has no entry for {args.model}; it covers {', '.join(grids)}")
+    stem = args.model if args.grid == "plain" else f"{args.model}-{args.grid}"
     if args.from_json:
         earlier = json.loads(args.from_json.read_text())
         result = write_results(args.model, earlier["rows"], earlier["base_flags"], args.max_size_mb,
-                               args.out, earlier["command"])
+                               args.out, earlier["command"], stem)
         print(f"best for {args.model}: {result['selected']}")
         return 0
-    base = ["--dataset", args.dataset, "--quiet", "--skip-test", *args.extra.split()]
+    base = ["--dataset", args.dataset, "--quiet", "--skip-test", *shlex.split(args.extra)]
     if args.threads:
         base += ["--threads", str(args.threads)]
     rows = []
     with tempfile.TemporaryDirectory(prefix="tune-") as scratch:
-        for index, configuration in enumerate(configurations(GRIDS[args.model])):
+        for index, configuration in enumerate(configurations(grids[args.model])):
             runs = []
             for seed in range(1, args.seeds + 1):
                 out = Path(scratch) / f"{index}-{seed}"
@@ -148,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                       flush=True)
             rows.append({"configuration": configuration, "runs": runs,
                          "mean_validation_accuracy": statistics.fmean(r["validation_accuracy"] for r in runs)})
-    result = write_results(args.model, rows, base, args.max_size_mb, args.out, command)
+    result = write_results(args.model, rows, base, args.max_size_mb, args.out, command, stem)
     best = result["rows"][0]
     print(f"best for {args.model}: {best['configuration']} "
           f"(mean validation accuracy {best['mean_validation_accuracy']:.4f})")
