@@ -51,7 +51,10 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
 # With a teacher (--extra "--teacher DIR"): the readout and a moving average of the weights.
 DISTILLED_GRIDS: dict[str, dict[str, list[Any]]] = {
     "simple-rnn": {"--pooling": ["last", "max"], "--average-decay": [0.0, 0.999]},
+    "lstm": {"--pooling": ["last", "max"], "--average-decay": [0.0, 0.999]},
     "bilstm": {"--average-decay": [0.0, 0.999]},
+    "gru": {"--pooling": ["last", "max"], "--average-decay": [0.0, 0.999]},
+    "bag-of-embeddings": {"--pooling": ["mean", "max"], "--average-decay": [0.0, 0.999]},
 }
 GRID_SETS = {"plain": GRIDS, "distilled": DISTILLED_GRIDS}
 
