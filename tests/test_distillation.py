@@ -6,6 +6,7 @@ with the same layout (config.json, model.safetensors, tokenizer.json) built on t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -168,3 +169,22 @@ def test_an_ensemble_of_teachers_averages_their_logits(teacher_dir, tiny_bert, t
     averaged = (np.load(teacher_dir / f"transfer-{key}.npy") + np.load(second / f"transfer-{key}.npy")) / 2
     expected = np.mean(averaged.argmax(axis=1) == np.asarray(validation["label"]))
     assert distillation["teacher_validation_accuracy"] == pytest.approx(expected)
+
+
+def test_distillation_defaults_apply_only_with_a_teacher_and_flags_override_them():
+    from training.train import DISTILLATION_DEFAULTS, build_parser, model_config_from_args, training_config_from_args
+
+    parser = build_parser()
+    for name, defaults in DISTILLATION_DEFAULTS.items():
+        plain = parser.parse_args(["--model", name])
+        taught = parser.parse_args(["--model", name, "--teacher", "runs/teacher"])
+        settings = {**dataclasses.asdict(model_config_from_args(name, taught)),
+                    **dataclasses.asdict(training_config_from_args(name, taught))}
+        assert {key: settings[key] for key in defaults} == defaults
+        without = {**dataclasses.asdict(model_config_from_args(name, plain)),
+                   **dataclasses.asdict(training_config_from_args(name, plain))}
+        assert any(without[key] != value for key, value in defaults.items())
+    overridden = parser.parse_args(["--model", "simple-rnn", "--teacher", "t", "--pooling", "last",
+                                    "--average-decay", "0"])
+    assert model_config_from_args("simple-rnn", overridden).pooling == "last"
+    assert training_config_from_args("simple-rnn", overridden).average_decay == 0

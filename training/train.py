@@ -52,6 +52,13 @@ TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
     "bag-of-embeddings": {"learning_rate": 3e-3},
 }
 
+# Settings that win once a teacher is in the loop (--teacher), layered over the presets and the
+# defaults above; chosen by `python -m training.tune --grid distilled`, see assets/tuning/.
+# Keys are ModelConfig or TrainingConfig fields.
+DISTILLATION_DEFAULTS: dict[str, dict[str, Any]] = {
+    "simple-rnn": {"pooling": "max", "average_decay": 0.999},
+}
+
 EPILOG = """examples:
   sentiment-train --model bilstm --out runs/bilstm
   torchrun --nproc_per_node 2 -m training.train --model bilstm --out runs/bilstm-ddp
@@ -107,7 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a teacher directory made by sentiment-teacher on the same data and "
                              "split: the model learns the teacher's probabilities on the training "
                              "texts and on perturbed copies of them. Give it several times to learn "
-                             "from an ensemble (the teachers' logits averaged)")
+                             "from an ensemble (the teachers' logits averaged). With a teacher, "
+                             "some models change defaults (simple-rnn: max pooling and "
+                             "--average-decay 0.999); flags still override them")
     distil.add_argument("--augment-copies", type=int, default=AugmentSettings.copies,
                         help=f"perturbed copies of each training text the teacher labels "
                              f"(default {AugmentSettings.copies})")
@@ -147,8 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+MODEL_FIELDS = {field.name for field in dataclasses.fields(ModelConfig)}
+
+
+def distillation_defaults(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    return DISTILLATION_DEFAULTS.get(name, {}) if args.teacher else {}
+
+
 def model_config_from_args(name: str, args: argparse.Namespace) -> ModelConfig:
-    overrides = {
+    overrides = {field: value for field, value in distillation_defaults(name, args).items()
+                 if field in MODEL_FIELDS}
+    overrides |= {
         field: getattr(args, field)
         for field in ("embedding_dim", "hidden_dim", "num_layers", "dropout", "pooling")
         if getattr(args, field) is not None
@@ -164,6 +182,8 @@ def model_config_from_args(name: str, args: argparse.Namespace) -> ModelConfig:
 
 def training_config_from_args(name: str, args: argparse.Namespace) -> TrainingConfig:
     settings = {**dataclasses.asdict(TrainingConfig()), **TRAINING_DEFAULTS.get(name, {})}
+    settings |= {field: value for field, value in distillation_defaults(name, args).items()
+                 if field in settings}
     for field in ("epochs", "batch_size", "learning_rate", "weight_decay", "clip_norm", "patience",
                   "token_dropout", "distillation_temperature", "average_decay"):
         if getattr(args, field) is not None:
