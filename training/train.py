@@ -57,6 +57,8 @@ TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
 # Keys are ModelConfig or TrainingConfig fields.
 DISTILLATION_DEFAULTS: dict[str, dict[str, Any]] = {
     "simple-rnn": {"pooling": "max", "average_decay": 0.999},
+    "lstm": {"pooling": "max", "average_decay": 0.999},
+    "bilstm": {"average_decay": 0.999},
 }
 
 EPILOG = """examples:
@@ -70,6 +72,12 @@ Each model directory holds config.json, tokenizer.json, model.safetensors, metri
 README.md model card. With --models, each model goes to OUT/<name>/ and OUT gets
 comparison.md and comparison.json. Interrupted runs continue with --resume.
 """
+
+
+def distillation_defaults_text() -> str:
+    """"simple-rnn: pooling max, average decay 0.999; ..." for --help."""
+    return "; ".join(f"{name}: " + ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in settings.items())
+                     for name, settings in DISTILLATION_DEFAULTS.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,8 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "split: the model learns the teacher's probabilities on the training "
                              "texts and on perturbed copies of them. Give it several times to learn "
                              "from an ensemble (the teachers' logits averaged). With a teacher, "
-                             "some models change defaults (simple-rnn: max pooling and "
-                             "--average-decay 0.999); flags still override them")
+                             f"some defaults change ({distillation_defaults_text()}); flags "
+                             "still override them")
     distil.add_argument("--augment-copies", type=int, default=AugmentSettings.copies,
                         help=f"perturbed copies of each training text the teacher labels "
                              f"(default {AugmentSettings.copies})")
