@@ -59,6 +59,7 @@ DISTILLATION_DEFAULTS: dict[str, dict[str, Any]] = {
     "simple-rnn": {"pooling": "max", "average_decay": 0.999},
     "lstm": {"pooling": "max", "average_decay": 0.999},
     "bilstm": {"average_decay": 0.999},
+    "bag-of-embeddings": {"pooling": "max", "average_decay": 0.999},
 }
 
 EPILOG = """examples:
