@@ -40,9 +40,10 @@ h_t = tanh(W_h x_t + U_h h_{t-1} + b_h); the gradient that trains it is multipli
 tanh' at every step back in time, so it tends to shrink (vanish) or grow (explode) exponentially
 with distance. An LSTM adds a cell state c_t = f_t * c_{t-1} + i_t * g_t: where the **forget
 gate** f_t stays near 1, information and gradient pass through unchanged. Below: the gates of the
-chosen model on your sentence, and how strongly each model's loss reaches back to each word: the
-SimpleRNN's usually fades fastest towards the start. The experiment at the bottom stretches the
-distance."""
+chosen model on your sentence, and how strongly each model's loss reaches back to each word. The
+shipped SimpleRNN, LSTM and BiLSTM read the maximum of each unit over the text, a shortcut that
+lets the gradient reach every word directly; the experiment at the bottom reads only the final
+state and stretches the distance, which is where the gradient vanishes."""
 LONG_RANGE_INTRO = """#### The long-range experiment
 A synthetic task: the label is set by the first token, followed by N random distractors, and the
 network reads only its final state. `python -m training.long_range` reproduces this plot."""
