@@ -94,16 +94,20 @@ def gates_figure(tokens: list[str], cell: str, direction: str, gates: dict, hidd
 def gradient_flow_figure(words: list[str], flows: dict[str, list[float]]) -> Figure:
     """|| d loss / d embedding || per word, one line per model, each divided by its own largest
     value (a confident model has small gradients everywhere: the shape is what tells), on a log
-    scale."""
+    scale. Words below 1e-4 of the largest sit on the axis floor: under max pooling a word whose
+    units never win the maximum gets almost no gradient, and the log scale would otherwise
+    stretch down to 1e-12 and flatten every other line."""
+    floor = 1e-4
     figure, axis = plt.subplots(figsize=(min(max(6.5, 0.45 * len(words) + 2.5), 14), 3.4))
     colours = {"simple-rnn": "#dc2626", "lstm": "#2563eb", "bilstm": "#0891b2", "gru": "#16a34a",
                "bag-of-embeddings": "#9ca3af"}
     for name, norms in flows.items():
         largest = max(norms, default=0.0) or 1.0
-        values = [max(value / largest, 1e-12) for value in norms]
+        values = [max(value / largest, floor) for value in norms]
         axis.plot(range(len(words)), values, marker="o", markersize=3, label=name,
                   color=colours.get(name), linestyle="--" if name == "bag-of-embeddings" else "-")
     axis.set_yscale("log")
+    axis.set_ylim(floor / 1.5, 2.0)
     axis.set_xticks(range(len(words)), short_labels(words), rotation=45, ha="right", fontsize=7)
     axis.set_ylabel("‖∂ loss / ∂ embedding‖\n(relative to its largest)", fontsize=8)
     axis.set_title("Gradient flow through time: how strongly the loss reaches back to each word",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import platform
 import shlex
@@ -486,6 +487,11 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
         if rank == 0:
             save_checkpoint(resume_dir, current, tokenizer, settings)
 
+    steps = training.epochs * math.ceil(len(train) / training.batch_size)
+    if training.average_decay and steps < 3 / (1 - training.average_decay):
+        context.log(f"{name}: warning: --average-decay {training.average_decay} averages over about "
+                    f"{1 / (1 - training.average_decay):,.0f} steps, but this run has at most {steps:,}; "
+                    "the average will stay close to the initial weights (try --average-decay 0.99 or 0)")
     state = trainer.fit(on_epoch_end=keep_checkpoint, log=context.log)
     model.cpu()
     if rank != 0:  # the other processes hold identical weights: one writes the results
