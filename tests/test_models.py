@@ -149,4 +149,3 @@ def test_unknown_model_name_lists_the_registered_ones():
 def test_config_round_trips_through_json():
     config = small(preset("bilstm"), num_layers=2)
     assert ModelConfig.from_dict(config.to_dict()) == config
-

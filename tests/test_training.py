@@ -37,6 +37,24 @@ def without_timings(value):
     return value
 
 
+def interrupt_in_second_epoch(monkeypatch, args: list[str]) -> None:
+    """Run sentiment-train with `args` and stop it (KeyboardInterrupt) as its second epoch
+    starts, leaving the checkpoint of the first."""
+    original = Trainer.train_epoch
+    calls = []
+
+    def stop_in_second_epoch(self, epoch):
+        calls.append(epoch)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return original(self, epoch)
+
+    monkeypatch.setattr("training.trainer.Trainer.train_epoch", stop_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        main(args)
+    monkeypatch.undo()
+
+
 MODELS = ["simple-rnn", "lstm", "bilstm", "gru", "bag-of-embeddings"]
 
 
@@ -143,18 +161,7 @@ def test_resume_after_sigkill_continues_to_the_same_result(tmp_path):
 def test_resume_refuses_a_checkpoint_from_other_settings(tmp_path, tiny_csv, monkeypatch, capsys):
     out = tmp_path / "model"
     args = ["--model", "gru", "--dataset", str(tiny_csv), "--out", str(out), *TINY_MODEL_ARGS]
-    calls = []
-
-    def stop_after_first_epoch(self, epoch, original=__import__("training.trainer").trainer.Trainer.train_epoch):
-        calls.append(epoch)
-        if len(calls) > 1:
-            raise KeyboardInterrupt
-        return original(self, epoch)
-
-    monkeypatch.setattr("training.trainer.Trainer.train_epoch", stop_after_first_epoch)
-    with pytest.raises(KeyboardInterrupt):
-        main(args)
-    monkeypatch.undo()
+    interrupt_in_second_epoch(monkeypatch, args)
     assert checkpoint_dir(out).is_dir()
     assert main([*args, "--learning-rate", "0.02", "--resume"]) == 2
     assert "other settings" in capsys.readouterr().err
@@ -237,19 +244,7 @@ def test_resume_with_weight_averaging_ends_where_an_uninterrupted_run_ends(tmp_p
             "--patience", "3", "--average-decay", "0.9"]
     assert main([*args, "--out", str(tmp_path / "reference")]) == 0
     out = tmp_path / "model"
-    calls = []
-    original = Trainer.train_epoch
-
-    def stop_in_second_epoch(self, epoch):
-        calls.append(epoch)
-        if len(calls) > 1:
-            raise KeyboardInterrupt
-        return original(self, epoch)
-
-    monkeypatch.setattr("training.trainer.Trainer.train_epoch", stop_in_second_epoch)
-    with pytest.raises(KeyboardInterrupt):
-        main([*args, "--out", str(out)])
-    monkeypatch.undo()
+    interrupt_in_second_epoch(monkeypatch, [*args, "--out", str(out)])
     assert main([*args, "--out", str(out), "--resume"]) == 0
     resumed = json.loads((out / "metrics.json").read_text())
     expected = json.loads((tmp_path / "reference" / "metrics.json").read_text())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sentiment_app.config import ModelDirConfig
+from training.trainer import averaging_horizon
 
 CELL_NAMES = {"rnn": "Elman RNN (SimpleRNN)", "lstm": "LSTM", "gru": "GRU"}
 
@@ -87,7 +88,7 @@ def averaging_note(training: dict[str, Any]) -> str:
     if not decay:
         return ""
     return (f" Validation, early stopping and the saved weights use an exponential moving average of"
-            f" the weights (decay {decay} per step, about the last {1 / (1 - decay):,.0f} steps).")
+            f" the weights (decay {decay} per step, about the last {averaging_horizon(decay):,.0f} steps).")
 
 
 def render_model_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:

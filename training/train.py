@@ -37,7 +37,8 @@ from training.significance import bootstrap_accuracy_interval, mcnemar
 from training.model_card import render_model_card
 from training.resume import (ResumeError, checkpoint_dir, read_checkpoint, remove_checkpoint,
                              restore_trainer, save_checkpoint)
-from training.trainer import EncodedSplit, Trainer, TrainingConfig, evaluate_split, process_group
+from training.trainer import (EncodedSplit, Trainer, TrainingConfig, averaging_horizon, evaluate_split,
+                              process_group)
 from training.augment import AugmentSettings, transfer_texts
 from training.teacher import TeacherError, read_record, teacher_logits
 
@@ -488,9 +489,9 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
             save_checkpoint(resume_dir, current, tokenizer, settings)
 
     steps = training.epochs * math.ceil(len(train) / training.batch_size)
-    if training.average_decay and steps < 3 / (1 - training.average_decay):
+    if training.average_decay and steps < 3 * averaging_horizon(training.average_decay):
         context.log(f"{name}: warning: --average-decay {training.average_decay} averages over about "
-                    f"{1 / (1 - training.average_decay):,.0f} steps, but this run has at most {steps:,}; "
+                    f"{averaging_horizon(training.average_decay):,.0f} steps, but this run has at most {steps:,}; "
                     "the average will stay close to the initial weights (try --average-decay 0.99 or 0)")
     state = trainer.fit(on_epoch_end=keep_checkpoint, log=context.log)
     model.cpu()

@@ -65,6 +65,11 @@ class TrainerState:
     elapsed_seconds: float = 0.0
 
 
+def averaging_horizon(decay: float) -> float:
+    """About how many recent steps an exponential moving average with this decay reflects."""
+    return 1 / (1 - decay)
+
+
 def process_group() -> tuple[int, int]:
     """(rank, world size) of this process: (0, 1) unless launched by torchrun."""
     if distributed.is_available() and distributed.is_initialized():
