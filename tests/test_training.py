@@ -252,3 +252,69 @@ def test_resume_with_weight_averaging_ends_where_an_uninterrupted_run_ends(tmp_p
     assert resumed["training"]["average_decay"] == 0.9
     assert (out / "model.safetensors").read_bytes() == (tmp_path / "reference" / "model.safetensors").read_bytes()
     assert "moving average of the weights (decay 0.9" in (out / "README.md").read_text()
+
+
+def interrupt_in_epoch(monkeypatch, args: list[str], call: int) -> None:
+    """Run sentiment-train with `args` and stop it (KeyboardInterrupt) as the `call`-th epoch of
+    the run starts (counting every candidate's epochs)."""
+    original = Trainer.train_epoch
+    calls = []
+
+    def stop(self, epoch):
+        calls.append(epoch)
+        if len(calls) == call:
+            raise KeyboardInterrupt
+        return original(self, epoch)
+
+    monkeypatch.setattr("training.trainer.Trainer.train_epoch", stop)
+    with pytest.raises(KeyboardInterrupt):
+        main(args)
+    monkeypatch.undo()
+
+
+CANDIDATE_ARGS = ["--model", "gru", *TINY_MODEL_ARGS, "--epochs", "2", "--patience", "2",
+                  "--learning-rate", "0.003"]
+
+
+def test_candidates_keep_the_seed_with_the_best_validation_accuracy(tmp_path, tiny_csv):
+    args = [*CANDIDATE_ARGS, "--dataset", str(tiny_csv)]
+    out = tmp_path / "best"
+    assert main([*args, "--candidates", "3", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    tried = metrics["candidates"]
+    assert [c["seed"] for c in tried] == [13, 14, 15]
+    singles = {}
+    for seed in (13, 14, 15):  # each candidate is the run that seed alone gives
+        assert main([*args, "--seed", str(seed), "--out", str(tmp_path / f"seed-{seed}")]) == 0
+        singles[seed] = json.loads((tmp_path / f"seed-{seed}" / "metrics.json").read_text())
+        assert tried[seed - 13]["validation_accuracy"] == singles[seed]["validation"]["accuracy"]
+    winner = max(tried, key=lambda c: c["validation_accuracy"])["seed"]  # the first of equals
+    assert metrics["seed"] == metrics["training"]["seed"] == winner
+    assert (out / "model.safetensors").read_bytes() == (tmp_path / f"seed-{winner}" / "model.safetensors").read_bytes()
+    assert metrics["test"] == singles[winner]["test"]
+    assert "trained 3 candidates" in (out / "README.md").read_text()
+    assert not checkpoint_dir(out).exists()
+
+
+def test_resume_skips_the_candidates_already_trained(tmp_path, tiny_csv, monkeypatch):
+    args = [*CANDIDATE_ARGS, "--dataset", str(tiny_csv), "--candidates", "2"]
+    assert main([*args, "--out", str(tmp_path / "reference")]) == 0
+    out = tmp_path / "model"
+    interrupt_in_epoch(monkeypatch, [*args, "--out", str(out)], call=4)  # second candidate, epoch 2
+    assert (checkpoint_dir(out) / "seed-13").is_dir() and (checkpoint_dir(out) / "seed-14").is_dir()
+    epochs_run = []
+    original = Trainer.train_epoch
+    monkeypatch.setattr("training.trainer.Trainer.train_epoch",
+                        lambda self, epoch: epochs_run.append(epoch) or original(self, epoch))
+    assert main([*args, "--out", str(out), "--resume"]) == 0
+    assert epochs_run == [2]  # only what the interruption left undone
+    resumed = json.loads((out / "metrics.json").read_text())
+    expected = json.loads((tmp_path / "reference" / "metrics.json").read_text())
+    assert without_timings(resumed) == without_timings(expected)
+    assert (out / "model.safetensors").read_bytes() == (tmp_path / "reference" / "model.safetensors").read_bytes()
+
+
+def test_candidates_must_be_positive(capsys):
+    with pytest.raises(SystemExit):
+        main(["--model", "gru", "--candidates", "0"])
+    assert "--candidates must be at least 1" in capsys.readouterr().err

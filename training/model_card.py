@@ -83,6 +83,16 @@ def render_tuning_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
             f"```bash\n{metrics['command']}\n```\n")
 
 
+def candidates_note(candidates: list[dict[str, Any]] | None) -> str:
+    """One sentence on the seeds tried with --candidates, or nothing."""
+    if not candidates:
+        return ""
+    tried = ", ".join(f"{c['seed']}: {c['validation_accuracy']:.4f}" for c in candidates)
+    return (f" The run trained {len(candidates)} candidates and kept the one with the best validation "
+            f"accuracy (seed: validation accuracy {tried}); the test split was evaluated on that "
+            "one only.")
+
+
 def averaging_note(training: dict[str, Any]) -> str:
     decay = training.get("average_decay") or 0
     if not decay:
@@ -156,7 +166,7 @@ Made with this command (seed {metrics['seed']}, {metrics['training_seconds']:.1f
 
 Adam (learning rate {metrics['training']['learning_rate']}), batch size
 {metrics['training']['batch_size']}, gradient-norm clipping at {metrics['training']['clip_norm']},
-early stopping after {metrics['training']['patience']} epochs without a better validation accuracy.{averaging_note(metrics['training'])}
+early stopping after {metrics['training']['patience']} epochs without a better validation accuracy.{averaging_note(metrics['training'])}{candidates_note(metrics.get('candidates'))}
 
 | epoch | train loss | train accuracy | validation accuracy | mean gradient norm | samples/s |
 |---|---|---|---|---|---|

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 from tokenizers import Tokenizer
-from torch import distributed
+from torch import distributed, nn
 
 import sentiment_app
 from sentiment_app.atomic import atomic_write_text
@@ -37,8 +37,8 @@ from training.significance import bootstrap_accuracy_interval, mcnemar
 from training.model_card import render_model_card
 from training.resume import (ResumeError, checkpoint_dir, read_checkpoint, remove_checkpoint,
                              restore_trainer, save_checkpoint)
-from training.trainer import (EncodedSplit, Trainer, TrainingConfig, averaging_horizon, evaluate_split,
-                              process_group)
+from training.trainer import (EncodedSplit, Trainer, TrainerState, TrainingConfig, averaging_horizon,
+                              evaluate_split, process_group)
 from training.augment import AugmentSettings, transfer_texts
 from training.teacher import TeacherError, read_record, teacher_logits
 
@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output model directory (with --models: parent directory); "
                              "default runs/<model>")
     parser.add_argument("--seed", type=int, default=13, help="seed for weights, dropout, batches")
+    parser.add_argument("--candidates", type=int, default=1,
+                        help="train this many candidates, with seeds --seed, --seed + 1, ..., and "
+                             "keep the one with the best validation accuracy (the test split is "
+                             "evaluated once, on the one kept); default 1")
     parser.add_argument("--split-seed", type=int, default=DEFAULT_SPLIT_SEED,
                         help="seed of the train/validation/test split, kept apart from --seed so "
                              "that runs with different seeds are tested on the same texts")
@@ -426,28 +430,53 @@ def run_settings(name: str, model_config: ModelConfig, training: TrainingConfig,
     }
 
 
-def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
-    """Train model `name` and write its directory; returns its metrics."""
-    args = context.args
-    training = training_config_from_args(name, args)
-    model_config = model_config_from_args(name, args)
+def candidate_seeds(args: argparse.Namespace) -> list[int]:
+    return [args.seed + offset for offset in range(args.candidates)]
+
+
+def candidate_checkpoint_dir(out_dir: Path, seed: int, candidates: int) -> Path:
+    """Where a candidate keeps its per-epoch checkpoint: the run's checkpoint directory, or one
+    subdirectory per seed when there are several candidates. A finished candidate's checkpoint
+    stays until the run ends, so --resume skips the candidates already trained."""
     resume_dir = checkpoint_dir(out_dir)
-    checkpoint = None
-    if args.resume and resume_dir.is_dir():
-        tensors, meta, tokenizer = read_checkpoint(resume_dir)
-        context.use_tokenizer(tokenizer)
-        checkpoint = (tensors, meta)
+    return resume_dir if candidates == 1 else resume_dir / f"seed-{seed}"
+
+
+def resumed_tokenizer(out_dir: Path, context: RunContext) -> None:
+    """With --resume, reuse the tokenizer of whichever candidate checkpoint exists."""
+    for seed in candidate_seeds(context.args):
+        directory = candidate_checkpoint_dir(out_dir, seed, context.args.candidates)
+        if directory.is_dir():
+            context.use_tokenizer(read_checkpoint(directory)[2])
+            return
+
+
+@dataclasses.dataclass
+class FittedCandidate:
+    model: nn.Module
+    state: TrainerState
+    training: TrainingConfig
+    embeddings: dict[str, Any] | None
+    distillation: dict[str, Any] | None
+
+
+def fit_candidate(name: str, model_config: ModelConfig, training: TrainingConfig, out_dir: Path,
+                  context: RunContext) -> FittedCandidate:
+    """Build, initialise and train one model with `training.seed`, checkpointing every epoch."""
+    args = context.args
     tokenizer = context.tokenizer()
     encoder = TextEncoder(tokenizer)
-    model_config = dataclasses.replace(
-        model_config, vocab_size=encoder.vocab_size, padding_id=encoder.required_id(PAD_TOKEN)
-    )
+    resume_dir = candidate_checkpoint_dir(out_dir, training.seed, args.candidates)
     settings = run_settings(name, model_config, training, context)
-    if checkpoint is not None and checkpoint[1]["run_settings"] != settings:
-        raise ResumeError(
-            f"{resume_dir}: the checkpoint was made with other settings or data; rerun the "
-            "original command with --resume, or drop --resume to start afresh"
-        )
+    checkpoint = None
+    if args.resume and resume_dir.is_dir():
+        tensors, meta, _ = read_checkpoint(resume_dir)
+        if meta["run_settings"] != settings:
+            raise ResumeError(
+                f"{resume_dir}: the checkpoint was made with other settings or data; rerun the "
+                "original command with --resume, or drop --resume to start afresh"
+            )
+        checkpoint = (tensors, meta)
     torch.manual_seed(training.seed)
     model = build_model(model_config)
     embeddings = None
@@ -482,7 +511,9 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
         context.log(f"{name}: resuming at epoch {trainer.state.next_epoch} from {resume_dir}")
     context.log(f"{name}: {count_parameters(model):,} parameters, training on {len(train):,} texts"
                 + (f" in {world_size} processes" if world_size > 1 else "")
-                + (f" on {context.device}" if context.device.type != "cpu" else ""))
+                + (f" on {context.device}" if context.device.type != "cpu" else "")
+                + (f" (seed {training.seed}, candidate {training.seed - args.seed + 1} of "
+                   f"{args.candidates})" if args.candidates > 1 else ""))
 
     def keep_checkpoint(current: Trainer) -> None:
         if rank == 0:
@@ -494,7 +525,38 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
                     f"{averaging_horizon(training.average_decay):,.0f} steps, but this run has at most {steps:,}; "
                     "the average will stay close to the initial weights (try --average-decay 0.99 or 0)")
     state = trainer.fit(on_epoch_end=keep_checkpoint, log=context.log)
-    model.cpu()
+    return FittedCandidate(model.cpu(), state, training, embeddings, distillation)
+
+
+def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
+    """Train model `name` (the best of --candidates seeds on validation) and write its
+    directory; returns its metrics."""
+    args = context.args
+    model_config = model_config_from_args(name, args)
+    if args.resume:
+        resumed_tokenizer(out_dir, context)
+    tokenizer = context.tokenizer()
+    encoder = TextEncoder(tokenizer)
+    model_config = dataclasses.replace(
+        model_config, vocab_size=encoder.vocab_size, padding_id=encoder.required_id(PAD_TOKEN)
+    )
+    best: FittedCandidate | None = None
+    candidates = []
+    for seed in candidate_seeds(args):
+        training = dataclasses.replace(training_config_from_args(name, args), seed=seed)
+        fitted = fit_candidate(name, model_config, training, out_dir, context)
+        candidates.append({"seed": seed, "validation_accuracy": fitted.state.best_accuracy,
+                           "best_epoch": fitted.state.best_epoch,
+                           "training_seconds": fitted.state.elapsed_seconds})
+        if best is None or fitted.state.best_accuracy > best.state.best_accuracy:
+            best = fitted
+        if args.candidates > 1:
+            context.log(f"{name}: candidate seed {seed}: validation accuracy "
+                        f"{fitted.state.best_accuracy:.4f}")
+    model, state, training = best.model, best.state, best.training
+    embeddings, distillation = best.embeddings, best.distillation
+    rank = process_group()[0]
+    validation = context.encoded("validation")
     if rank != 0:  # the other processes hold identical weights: one writes the results
         return {}
     labels = model_config.labels
@@ -514,6 +576,7 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
         "training_seconds": state.elapsed_seconds,
         "parameters": count_parameters(model),
         "seed": training.seed,
+        "candidates": candidates if args.candidates > 1 else None,
         "training": training.to_dict(),
         "distillation": distillation,
         "dataset": {
@@ -531,7 +594,7 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     save_model_dir(out_dir, config, model, tokenizer, metrics, render_model_card(config, metrics))
-    remove_checkpoint(resume_dir)
+    remove_checkpoint(checkpoint_dir(out_dir))
     summary = (f"test accuracy {test_report['accuracy']:.4f}, macro-F1 {test_report['macro_f1']:.4f}"
                if test_report else f"validation accuracy {validation_report['accuracy']:.4f}")
     context.log(f"{name}: {summary} -> {out_dir}")
@@ -553,6 +616,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     names = parse_model_names(args, parser)
+    if args.candidates < 1:
+        parser.error("--candidates must be at least 1")
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.quiet:
