@@ -47,6 +47,17 @@ def test_the_data_split_is_reproduced_exactly(rt_test_split):
     assert rt_test_split.fingerprint() == metrics_of("bilstm")["dataset"]["fingerprint"]
 
 
+def test_the_shipped_comparison_table_is_that_of_the_shipped_models(tmp_path):
+    """comparison.{json,md} rebuilt from the five metrics.json files equal the committed ones."""
+    from training.compare import read_results, test_labels, write_comparison
+
+    results = read_results(DEFAULT_MODELS_DIR)
+    results = {name: results[name] for name in SHIPPED}
+    write_comparison(tmp_path, results, "rt-snippets", test_labels(DEFAULT_MODELS_DIR, results))
+    for name in ("comparison.json", "comparison.md"):
+        assert (tmp_path / name).read_text() == (DEFAULT_MODELS_DIR / name).read_text(), name
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SHIPPED)
 def test_onnx_backend_agrees_with_pytorch_on_the_test_split(name, rt_test_split):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -95,6 +96,31 @@ def test_several_models_write_a_comparison_table(trained_models):
     table = (trained_models / "comparison.md").read_text()
     for name in MODELS:
         assert f"| {name} |" in table
+
+
+def test_compare_rebuilds_the_table_after_one_model_is_retrained(trained_models, tmp_path, tiny_csv, capsys):
+    from training.compare import main as compare
+
+    models = tmp_path / "models"
+    shutil.copytree(trained_models, models)
+    assert compare([str(models), "--models", ",".join(MODELS)]) == 0
+    for name in ("comparison.json", "comparison.md"):  # what sentiment-train --models wrote
+        assert (models / name).read_bytes() == (trained_models / name).read_bytes()
+    args = ["--model", "gru", "--dataset", str(tiny_csv), *TINY_MODEL_ARGS, "--epochs", "1"]
+    assert main([*args, "--out", str(models / "gru")]) == 0
+    assert compare([str(models), "--models", ",".join(MODELS)]) == 0
+    comparison = json.loads((models / "comparison.json").read_text())
+    retrained = json.loads((models / "gru" / "metrics.json").read_text())
+    row = next(row for row in comparison["models"] if row["model"] == "gru")
+    assert row["test_accuracy"] == retrained["test"]["accuracy"] and row["best_epoch"] == 1
+    assert len(comparison["mcnemar"]) == len(MODELS) * (len(MODELS) - 1) // 2
+    capsys.readouterr()
+    metrics_path = models / "lstm" / "metrics.json"
+    other = json.loads(metrics_path.read_text())
+    other["dataset"]["fingerprint"] = "0" * 64
+    metrics_path.write_text(json.dumps(other))
+    assert compare([str(models)]) == 2
+    assert "tested on different data" in capsys.readouterr().err
 
 
 def test_same_seed_and_data_give_the_same_metrics(tmp_path, tiny_csv):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import os
 import platform
@@ -20,7 +19,6 @@ from tokenizers import Tokenizer
 from torch import distributed, nn
 
 import sentiment_app
-from sentiment_app.atomic import atomic_write_text
 from sentiment_app.checkpoint import save_model_dir
 from sentiment_app.config import MODEL_PRESETS, POOLINGS, ModelConfig, ModelDirConfig, TokenizerConfig, preset
 from sentiment_app.models import build_model, count_parameters
@@ -31,7 +29,7 @@ from training.embeddings import (VECTOR_SOURCES, EmbeddingsError, WordVectors, i
 from sentiment_app.inference import batched_probabilities
 from sentiment_app.onnx_backend import onnxruntime_available, verify_backend
 from training.behaviour import run_checks
-from training.evaluate import comparison_markdown, comparison_rows, pairwise_mcnemar, reference_row
+from training.compare import write_comparison
 from training.reference import ReferenceResult, tfidf_logistic_regression
 from training.significance import bootstrap_accuracy_interval, mcnemar
 from training.model_card import render_model_card
@@ -640,15 +638,8 @@ def main(argv: list[str] | None = None) -> int:
             distributed.barrier()
             distributed.destroy_process_group()
     if several and process_group()[0] == 0 and all(results.values()):
-        rows = comparison_rows(results)
-        reference = reference_row(results)
-        pairs = [] if args.skip_test else pairwise_mcnemar(results, context.encoded("test").labels)
-        atomic_write_text(out / "comparison.json", json.dumps(
-            {"dataset": args.dataset, "models": rows, "reference": reference, "mcnemar": pairs},
-            indent=2) + "\n")
-        table = comparison_markdown(rows, args.dataset, reference, pairs)
-        atomic_write_text(out / "comparison.md", table)
-        context.log("\n" + table)
+        labels = None if args.skip_test else context.encoded("test").labels
+        context.log("\n" + write_comparison(out, results, args.dataset, labels))
     return 0
 
 
