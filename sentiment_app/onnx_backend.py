@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import torch
+
+from sentiment_app.tokenization import EncodedBatch
 
 MIN_LABEL_AGREEMENT = 0.995
 MAX_PROBABILITY_DIFFERENCE = 0.02
@@ -29,23 +32,58 @@ def onnxruntime_available() -> bool:
     return True
 
 
+def onnx_session(graph: bytes, threads: int | None):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        options.intra_op_num_threads = threads
+    return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+
 class OnnxClassifier:
-    """Callable like the torch classifier: (token_ids, lengths) -> logits tensor."""
+    """Callable like the torch classifier: (token_ids, lengths) -> logits tensor.
+
+    On a machine with several cores, every core gets its own single-threaded session, and work
+    is shared between them by whole batches (`score_batches`) or, for one large batch, by rows:
+    a core then never waits for another between two time steps of the recurrence, as it must
+    when the cores share each step's small matrix product (one session with two threads scored
+    1,000 test texts in batches of 64 at less than half the rate of two single-threaded sessions).
+    Rows are independent, so the results are those of one call.
+    """
+
+    SPLIT_MIN_TEXTS = 32  # a batch this large is cut into one part per core
 
     def __init__(self, model: torch.nn.Module, threads: int | None = None) -> None:
-        import onnxruntime
-
         self.config = model.config
-        options = onnxruntime.SessionOptions()
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            options.intra_op_num_threads = threads
-        self.session = onnxruntime.InferenceSession(onnx_bytes(model), options,
-                                                    providers=["CPUExecutionProvider"])
+        cores = threads or torch.get_num_threads()
+        graph = onnx_bytes(model)
+        self.sessions = [onnx_session(graph, threads=1 if cores > 1 else None) for _ in range(cores)]
+        self.pool = ThreadPoolExecutor(cores, thread_name_prefix="onnx") if cores > 1 else None
 
     def __call__(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        feeds = {"token_ids": token_ids.numpy(), "lengths": lengths.numpy()}
-        return torch.from_numpy(self.session.run(None, feeds)[0])
+        token_ids, lengths = token_ids.numpy(), lengths.numpy()  # (batch, time), (batch,)
+        if self.pool is None or len(token_ids) < self.SPLIT_MIN_TEXTS:
+            return torch.from_numpy(run_session(self.sessions[0], token_ids, lengths))
+        cuts = np.linspace(0, len(token_ids), len(self.sessions) + 1).astype(int)
+        futures = [self.pool.submit(run_session, session, token_ids[start:end], lengths[start:end])
+                   for session, start, end in zip(self.sessions, cuts[:-1], cuts[1:])]
+        return torch.from_numpy(np.concatenate([future.result() for future in futures]))
+
+    def score_batches(self, batches: Iterable[EncodedBatch]) -> Iterator[torch.Tensor]:
+        """Logits of each batch, in order, the batches shared out over the cores."""
+        if self.pool is None:
+            yield from (self(batch.token_ids, batch.lengths) for batch in batches)
+            return
+        futures = [self.pool.submit(run_session, self.sessions[index % len(self.sessions)],
+                                    batch.token_ids.numpy(), batch.lengths.numpy())
+                   for index, batch in enumerate(batches)]
+        yield from (torch.from_numpy(future.result()) for future in futures)
+
+
+def run_session(session, token_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    return session.run(None, {"token_ids": token_ids, "lengths": lengths})[0]  # (batch, labels)
 
 
 def onnx_bytes(model: torch.nn.Module) -> bytes:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
@@ -114,9 +116,10 @@ class TextEncoder:
 
 def pad_batch(id_lists: Sequence[Sequence[int]], padding_id: int) -> EncodedBatch:
     """Right-pad id lists to the longest one: ids (batch, longest), lengths (batch,)."""
-    lengths = torch.tensor([len(ids) for ids in id_lists], dtype=torch.long)
+    lengths = np.fromiter(map(len, id_lists), dtype=np.int64, count=len(id_lists))  # (batch,)
     width = int(lengths.max()) if len(id_lists) else 0
-    token_ids = torch.full((len(id_lists), width), padding_id, dtype=torch.long)
-    for row, ids in enumerate(id_lists):
-        token_ids[row, : len(ids)] = torch.as_tensor(ids, dtype=torch.long)
-    return EncodedBatch(token_ids=token_ids, lengths=lengths)
+    token_ids = np.full((len(id_lists), width), padding_id, dtype=np.int64)  # (batch, longest)
+    real = np.arange(width)[None, :] < lengths[:, None]  # (batch, longest), row-major like the ids
+    token_ids[real] = np.fromiter(itertools.chain.from_iterable(id_lists), dtype=np.int64,
+                                  count=int(lengths.sum()))
+    return EncodedBatch(token_ids=torch.from_numpy(token_ids), lengths=torch.from_numpy(lengths))

@@ -69,3 +69,25 @@ def test_bag_of_embeddings_has_no_recurrent_graph():
     config = dataclasses.replace(preset("bag-of-embeddings"), vocab_size=VOCAB, embedding_dim=8, hidden_dim=6)
     with pytest.raises(ValueError, match="recurrent"):
         recurrent_graph(build_model(config))
+
+
+def test_work_shared_over_the_cores_gives_what_one_session_gives():
+    from sentiment_app.inference import batched_probabilities
+    from sentiment_app.onnx_backend import OnnxClassifier, run_session
+
+    model = small_model("lstm", bidirectional=True, layers=1, pooling="max")
+    generator = torch.Generator().manual_seed(3)
+    lengths = torch.randint(1, 12, (OnnxClassifier.SPLIT_MIN_TEXTS + 5,), generator=generator)
+    texts = [torch.randint(1, VOCAB, (int(n),), generator=generator).tolist() for n in lengths]
+    batch = pad_batch(texts, padding_id=0)
+    runner = OnnxClassifier(model, threads=2)
+    assert len(runner.sessions) == 2
+    whole = run_session(runner.sessions[0], batch.token_ids.numpy(), batch.lengths.numpy())
+    split = runner(batch.token_ids, batch.lengths)  # (37, 2): cut in two, run side by side
+    np.testing.assert_allclose(split.numpy(), whole, atol=1e-6, rtol=1e-6)
+    with torch.no_grad():
+        expected = model(batch.token_ids, batch.lengths)
+    np.testing.assert_allclose(split.numpy(), expected.numpy(), atol=1e-5, rtol=1e-5)
+    # many small batches shared out over the sessions come back in input order
+    shared = batched_probabilities(runner, texts, padding_id=0, batch_size=4)
+    np.testing.assert_allclose(shared.numpy(), torch.softmax(expected, dim=1).numpy(), atol=1e-5)
