@@ -10,6 +10,7 @@ test split: at least 99.5% of the labels, probabilities within 0.02 (see `verify
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -45,41 +46,55 @@ def onnx_session(graph: bytes, threads: int | None):
 class OnnxClassifier:
     """Callable like the torch classifier: (token_ids, lengths) -> logits tensor.
 
-    On a machine with several cores, every core gets its own single-threaded session, and work
-    is shared between them by whole batches (`score_batches`) or, for one large batch, by rows:
-    a core then never waits for another between two time steps of the recurrence, as it must
-    when the cores share each step's small matrix product (one session with two threads scored
-    1,000 test texts in batches of 64 at less than half the rate of two single-threaded sessions).
-    Rows are independent, so the results are those of one call.
+    A few texts run through one session that uses every core (the fastest for one text). Larger
+    work goes to single-threaded sessions, one per core, made on first use: many batches are
+    shared out whole (`score_batches`), one large batch is cut into one part per core. A core
+    then never waits for another between two time steps of the recurrence, as it must when the
+    cores share each step's small matrix product (one two-threaded session scored 1,000 test
+    texts in batches of 64 at less than half the rate of two single-threaded ones). Rows are
+    independent, so the results are those of one call.
     """
 
     SPLIT_MIN_TEXTS = 32  # a batch this large is cut into one part per core
 
     def __init__(self, model: torch.nn.Module, threads: int | None = None) -> None:
         self.config = model.config
-        cores = threads or torch.get_num_threads()
-        graph = onnx_bytes(model)
-        self.sessions = [onnx_session(graph, threads=1 if cores > 1 else None) for _ in range(cores)]
-        self.pool = ThreadPoolExecutor(cores, thread_name_prefix="onnx") if cores > 1 else None
+        self.cores = threads or torch.get_num_threads()
+        self.graph = onnx_bytes(model)
+        self.session = onnx_session(self.graph, threads)
+        self.parts: list[Any] = []  # the single-threaded sessions
+        self.pool: ThreadPoolExecutor | None = None
+        self.lock = threading.Lock()
 
     def __call__(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         token_ids, lengths = token_ids.numpy(), lengths.numpy()  # (batch, time), (batch,)
-        if self.pool is None or len(token_ids) < self.SPLIT_MIN_TEXTS:
-            return torch.from_numpy(run_session(self.sessions[0], token_ids, lengths))
-        cuts = np.linspace(0, len(token_ids), len(self.sessions) + 1).astype(int)
-        futures = [self.pool.submit(run_session, session, token_ids[start:end], lengths[start:end])
-                   for session, start, end in zip(self.sessions, cuts[:-1], cuts[1:])]
+        if self.cores < 2 or len(token_ids) < self.SPLIT_MIN_TEXTS:
+            return torch.from_numpy(run_session(self.session, token_ids, lengths))
+        pool, parts = self.part_sessions()
+        cuts = np.linspace(0, len(token_ids), len(parts) + 1).astype(int)
+        futures = [pool.submit(run_session, session, token_ids[start:end], lengths[start:end])
+                   for session, start, end in zip(parts, cuts[:-1], cuts[1:])]
         return torch.from_numpy(np.concatenate([future.result() for future in futures]))
 
     def score_batches(self, batches: Iterable[EncodedBatch]) -> Iterator[torch.Tensor]:
-        """Logits of each batch, in order, the batches shared out over the cores."""
-        if self.pool is None:
+        """Logits of each batch, in order, the batches shared out over the cores (a lone batch
+        runs in the calling thread: handing it to another costs more than a short text takes)."""
+        batches = list(batches)
+        if self.cores < 2 or len(batches) == 1:
             yield from (self(batch.token_ids, batch.lengths) for batch in batches)
             return
-        futures = [self.pool.submit(run_session, self.sessions[index % len(self.sessions)],
-                                    batch.token_ids.numpy(), batch.lengths.numpy())
+        pool, parts = self.part_sessions()
+        futures = [pool.submit(run_session, parts[index % len(parts)],
+                               batch.token_ids.numpy(), batch.lengths.numpy())
                    for index, batch in enumerate(batches)]
         yield from (torch.from_numpy(future.result()) for future in futures)
+
+    def part_sessions(self) -> tuple[ThreadPoolExecutor, list[Any]]:
+        with self.lock:
+            if self.pool is None:
+                self.parts = [onnx_session(self.graph, threads=1) for _ in range(self.cores)]
+                self.pool = ThreadPoolExecutor(self.cores, thread_name_prefix="onnx-part")
+            return self.pool, self.parts
 
 
 def run_session(session, token_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -81,9 +81,10 @@ def test_work_shared_over_the_cores_gives_what_one_session_gives():
     texts = [torch.randint(1, VOCAB, (int(n),), generator=generator).tolist() for n in lengths]
     batch = pad_batch(texts, padding_id=0)
     runner = OnnxClassifier(model, threads=2)
-    assert len(runner.sessions) == 2
-    whole = run_session(runner.sessions[0], batch.token_ids.numpy(), batch.lengths.numpy())
+    whole = run_session(runner.session, batch.token_ids.numpy(), batch.lengths.numpy())
+    assert not runner.parts  # made on first use
     split = runner(batch.token_ids, batch.lengths)  # (37, 2): cut in two, run side by side
+    assert len(runner.parts) == 2
     np.testing.assert_allclose(split.numpy(), whole, atol=1e-6, rtol=1e-6)
     with torch.no_grad():
         expected = model(batch.token_ids, batch.lengths)
