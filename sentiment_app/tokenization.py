@@ -104,11 +104,16 @@ class TextEncoder:
         return truncation["max_length"] if truncation else None
 
     def encode_ids(self, texts: Sequence[str]) -> list[list[int]]:
-        return [encoding.ids for encoding in self.tokenizer.encode_batch(list(texts))]
+        return [encoding.ids for encoding in self.encode(texts)]
 
     def encode(self, texts: Sequence[str]):
-        """The tokenizers `Encoding`s (ids, tokens, character offsets) of `texts`."""
-        return self.tokenizer.encode_batch(list(texts))
+        """The tokenizers `Encoding`s (ids, tokens, character offsets) of `texts`. One text is
+        encoded in the calling thread: the batch encoder wakes a pool of threads that then spin
+        for a while, taking the cores the model is about to run on."""
+        texts = list(texts)
+        if len(texts) == 1:
+            return [self.tokenizer.encode(texts[0])]
+        return self.tokenizer.encode_batch(texts)
 
     def pad(self, id_lists: Sequence[Sequence[int]]) -> EncodedBatch:
         return pad_batch(id_lists, self.padding_id)

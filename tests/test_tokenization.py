@@ -44,6 +44,18 @@ def test_truncation_keeps_the_configured_number_of_tokens():
     assert len(encoding.ids) == 5 and encoding.overflowing
 
 
+def test_one_text_encodes_as_it_does_in_a_batch():
+    tokenizer = train_tokenizer(TEXTS, TokenizerConfig(vocab_size=100, min_frequency=1, max_length=5))
+    encoder = TextEncoder(tokenizer)
+    texts = ["The film is great, not bad at all " * 3, "A dull film."]
+    in_batch = encoder.encode(texts)
+    for text, expected in zip(texts, in_batch):
+        alone = encoder.encode([text])[0]  # the single-text path
+        assert (alone.ids, alone.tokens, alone.offsets) == (expected.ids, expected.tokens, expected.offsets)
+        assert [o.ids for o in alone.overflowing] == [o.ids for o in expected.overflowing]
+    assert encoder.encode([]) == []
+
+
 def test_vocabulary_comes_from_the_given_texts_only():
     tokenizer = train_tokenizer(TEXTS, TokenizerConfig(vocab_size=300, min_frequency=1))
     vocab = tokenizer.get_vocab()

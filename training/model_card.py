@@ -88,9 +88,10 @@ def candidates_note(candidates: list[dict[str, Any]] | None) -> str:
     if not candidates:
         return ""
     tried = ", ".join(f"{c['seed']}: {c['validation_accuracy']:.4f}" for c in candidates)
-    return (f" The run trained {len(candidates)} candidates and kept the one with the best validation "
-            f"accuracy (seed: validation accuracy {tried}); the test split was evaluated on that "
-            "one only.")
+    seconds = sum(c["training_seconds"] for c in candidates)
+    return (f" The run trained {len(candidates)} candidates ({seconds:,.0f} s in all) and kept the one "
+            f"with the best validation accuracy (seed: validation accuracy {tried}); the test split "
+            "was evaluated on that one only.")
 
 
 def averaging_note(training: dict[str, Any]) -> str:
