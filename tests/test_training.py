@@ -38,22 +38,27 @@ def without_timings(value):
     return value
 
 
-def interrupt_in_second_epoch(monkeypatch, args: list[str]) -> None:
-    """Run sentiment-train with `args` and stop it (KeyboardInterrupt) as its second epoch
-    starts, leaving the checkpoint of the first."""
+def interrupt_in_epoch(monkeypatch, args: list[str], call: int) -> None:
+    """Run sentiment-train with `args` and stop it (KeyboardInterrupt) as the `call`-th epoch of
+    the run starts (counting every candidate's epochs)."""
     original = Trainer.train_epoch
     calls = []
 
-    def stop_in_second_epoch(self, epoch):
+    def stop(self, epoch):
         calls.append(epoch)
-        if len(calls) > 1:
+        if len(calls) == call:
             raise KeyboardInterrupt
         return original(self, epoch)
 
-    monkeypatch.setattr("training.trainer.Trainer.train_epoch", stop_in_second_epoch)
+    monkeypatch.setattr("training.trainer.Trainer.train_epoch", stop)
     with pytest.raises(KeyboardInterrupt):
         main(args)
     monkeypatch.undo()
+
+
+def interrupt_in_second_epoch(monkeypatch, args: list[str]) -> None:
+    """Stop sentiment-train as its second epoch starts, leaving the checkpoint of the first."""
+    interrupt_in_epoch(monkeypatch, args, call=2)
 
 
 MODELS = ["simple-rnn", "lstm", "bilstm", "gru", "bag-of-embeddings"]
@@ -278,24 +283,6 @@ def test_resume_with_weight_averaging_ends_where_an_uninterrupted_run_ends(tmp_p
     assert resumed["training"]["average_decay"] == 0.9
     assert (out / "model.safetensors").read_bytes() == (tmp_path / "reference" / "model.safetensors").read_bytes()
     assert "moving average of the weights (decay 0.9" in (out / "README.md").read_text()
-
-
-def interrupt_in_epoch(monkeypatch, args: list[str], call: int) -> None:
-    """Run sentiment-train with `args` and stop it (KeyboardInterrupt) as the `call`-th epoch of
-    the run starts (counting every candidate's epochs)."""
-    original = Trainer.train_epoch
-    calls = []
-
-    def stop(self, epoch):
-        calls.append(epoch)
-        if len(calls) == call:
-            raise KeyboardInterrupt
-        return original(self, epoch)
-
-    monkeypatch.setattr("training.trainer.Trainer.train_epoch", stop)
-    with pytest.raises(KeyboardInterrupt):
-        main(args)
-    monkeypatch.undo()
 
 
 CANDIDATE_ARGS = ["--model", "gru", *TINY_MODEL_ARGS, "--epochs", "2", "--patience", "2",
