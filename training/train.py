@@ -68,10 +68,13 @@ EPILOG = """examples:
   sentiment-train --models simple-rnn,lstm,bilstm,gru,bag-of-embeddings --out runs/all
   sentiment-train --model gru --dataset reviews.csv --text-column review --label-column stars
   sentiment-train --model lstm --dataset imdb --max-length 400 --out runs/imdb-lstm
+  sentiment-train --model bilstm --candidates 4 --out runs/all/bilstm   # best of 4 seeds
+  python -m training.compare runs/all                                   # refresh the table
 
 Each model directory holds config.json, tokenizer.json, model.safetensors, metrics.json and a
 README.md model card. With --models, each model goes to OUT/<name>/ and OUT gets
-comparison.md and comparison.json. Interrupted runs continue with --resume.
+comparison.md and comparison.json (python -m training.compare OUT rebuilds them after one model
+is retrained alone). Interrupted runs continue with --resume.
 """
 
 
