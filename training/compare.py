@@ -21,6 +21,7 @@ from sentiment_app.atomic import atomic_write_text
 from sentiment_app.tokenization import TextEncoder, load_tokenizer
 from training.data import DatasetError, load_splits
 from training.evaluate import comparison_markdown, comparison_rows, pairwise_mcnemar, reference_row
+from training.trainer import encode_split
 
 
 class CompareError(ValueError):
@@ -53,8 +54,7 @@ def test_labels(directory: Path, results: dict[str, dict[str, Any]]) -> list[int
         raise CompareError(f"{dataset['name']}: the data changed since the models were trained "
                            "(fingerprint differs)")
     encoder = TextEncoder(load_tokenizer(Path(directory) / name / "tokenizer.json"))
-    ids = encoder.encode_ids(splits.test["text"])
-    labels = [label for label, row in zip(splits.test["label"], ids) if row]
+    labels = encode_split(encoder, splits.splits["test"]).labels  # as sentiment-train encoded them
     for model, model_metrics in results.items():
         if len(model_metrics["test"]["predictions"]) != len(labels):
             raise CompareError(f"{model}: its test predictions do not line up with the test split")

@@ -70,6 +70,11 @@ def save_checkpoint(directory: Path, trainer: Trainer, tokenizer: Tokenizer,
         tokenizer.save(str(staging / TOKENIZER))
 
 
+def read_checkpoint_tokenizer(directory: Path) -> Tokenizer:
+    """Only the tokenizer of a checkpoint (the run reuses it before it reads the state)."""
+    return load_tokenizer(Path(directory) / TOKENIZER)
+
+
 def read_checkpoint(directory: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any], Tokenizer]:
     directory = Path(directory)
     try:
@@ -77,7 +82,7 @@ def read_checkpoint(directory: Path) -> tuple[dict[str, torch.Tensor], dict[str,
         meta = json.loads((directory / STATE_JSON).read_text(encoding="utf-8"))
     except Exception as error:
         raise ResumeError(f"{directory}: unreadable checkpoint ({error})") from error
-    return tensors, meta, load_tokenizer(directory / TOKENIZER)
+    return tensors, meta, read_checkpoint_tokenizer(directory)
 
 
 def restore_trainer(trainer: Trainer, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:

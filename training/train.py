@@ -33,10 +33,10 @@ from training.compare import write_comparison
 from training.reference import ReferenceResult, tfidf_logistic_regression
 from training.significance import bootstrap_accuracy_interval, mcnemar
 from training.model_card import render_model_card
-from training.resume import (ResumeError, checkpoint_dir, read_checkpoint, remove_checkpoint,
-                             restore_trainer, save_checkpoint)
+from training.resume import (ResumeError, checkpoint_dir, read_checkpoint, read_checkpoint_tokenizer,
+                             remove_checkpoint, restore_trainer, save_checkpoint)
 from training.trainer import (EncodedSplit, Trainer, TrainerState, TrainingConfig, averaging_horizon,
-                              evaluate_split, process_group)
+                              encode_split, evaluate_split, process_group)
 from training.augment import AugmentSettings, transfer_texts
 from training.teacher import TeacherError, read_record, teacher_logits
 
@@ -206,19 +206,6 @@ def training_config_from_args(name: str, args: argparse.Namespace) -> TrainingCo
             settings[field] = getattr(args, field)
     settings["seed"] = args.seed
     return TrainingConfig(**settings)
-
-
-def encode_split(encoder: TextEncoder, dataset, soft_targets: np.ndarray | None = None) -> EncodedSplit:
-    """Tokenise a split once, through `datasets.map`; texts with no tokens are left out (and
-    their rows of `soft_targets`, a teacher's logits, with them)."""
-    encoded = dataset.map(
-        lambda batch: {"input_ids": encoder.encode_ids(batch["text"])},
-        batched=True, batch_size=1000, desc="tokenising", keep_in_memory=True,
-    )
-    id_lists, labels = encoded["input_ids"], encoded["label"]
-    keep = [row for row, ids in enumerate(id_lists) if ids]
-    return EncodedSplit(id_lists=[id_lists[row] for row in keep], labels=[labels[row] for row in keep],
-                        soft_targets=None if soft_targets is None else soft_targets[keep])
 
 
 def library_versions() -> dict[str, str]:
@@ -448,7 +435,7 @@ def resumed_tokenizer(out_dir: Path, context: RunContext) -> None:
     for seed in candidate_seeds(context.args):
         directory = candidate_checkpoint_dir(out_dir, seed, context.args.candidates)
         if directory.is_dir():
-            context.use_tokenizer(read_checkpoint(directory)[2])
+            context.use_tokenizer(read_checkpoint_tokenizer(directory))
             return
 
 

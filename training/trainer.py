@@ -17,6 +17,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from sentiment_app.inference import batched_probabilities
+from sentiment_app.tokenization import TextEncoder
 from training.batching import PaddedIds, epoch_batches, iterate_batches
 from training.evaluate import classification_report
 
@@ -50,6 +51,19 @@ class EncodedSplit:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+
+def encode_split(encoder: TextEncoder, dataset, soft_targets: np.ndarray | None = None) -> EncodedSplit:
+    """Tokenise a split once, through `datasets.map`; texts with no tokens are left out (and
+    their rows of `soft_targets`, a teacher's logits, with them)."""
+    encoded = dataset.map(
+        lambda batch: {"input_ids": encoder.encode_ids(batch["text"])},
+        batched=True, batch_size=1000, desc="tokenising", keep_in_memory=True,
+    )
+    id_lists, labels = encoded["input_ids"], encoded["label"]
+    keep = [row for row, ids in enumerate(id_lists) if ids]
+    return EncodedSplit(id_lists=[id_lists[row] for row in keep], labels=[labels[row] for row in keep],
+                        soft_targets=None if soft_targets is None else soft_targets[keep])
 
 
 @dataclass
