@@ -100,9 +100,12 @@ def available_models(directory: Path | None = None) -> list[str]:
 
 
 BACKENDS = ("auto", "torch", "onnx")
-# ONNX Runtime wins on a few texts at a time (less overhead per call); PyTorch's oneDNN kernels
-# win on large batches (measured by benchmarks/run.py), so larger calls go to PyTorch.
+# ONNX Runtime wins on a few texts at a time (less overhead per call) for every model, and on
+# batches for every model but the Elman RNN, whose ONNX Runtime kernel scores batches slower than
+# PyTorch's (benchmarks/run.py, column "1,000 tokenised texts in batches of 64"): calls of more
+# than ONNX_MAX_TEXTS texts to such a cell go to PyTorch.
 ONNX_MAX_TEXTS = 8
+TORCH_BATCH_CELLS = frozenset({"rnn"})
 
 
 class Predictor:
@@ -167,8 +170,11 @@ class Predictor:
                                      self.batch_size)
 
     def scorer(self, num_texts: int):
-        """What to run `num_texts` texts through: the ONNX runner for a few, PyTorch for more."""
-        return self.runner if num_texts <= ONNX_MAX_TEXTS else self.model
+        """What to run `num_texts` texts through: the runner (ONNX Runtime when in use), except
+        for many texts through a cell that PyTorch scores faster in batches."""
+        config = self.loaded.config.model
+        torch_batches = config.architecture == "recurrent" and config.cell in TORCH_BATCH_CELLS
+        return self.model if torch_batches and num_texts > ONNX_MAX_TEXTS else self.runner
 
     def predict_or_skip(self, texts: Sequence[str]) -> list[Prediction | None]:
         """One Prediction per text, in order, with None for texts that have no tokens

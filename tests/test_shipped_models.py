@@ -73,6 +73,19 @@ def test_onnx_backend_agrees_with_pytorch_on_the_test_split(name, rt_test_split)
 
 
 @pytest.mark.parametrize("name", SHIPPED)
+def test_the_predictor_scores_batches_with_the_faster_backend(name):
+    """ONNX Runtime for a few texts always; for many texts too, except the Elman RNN, whose
+    batches PyTorch scores faster (benchmarks/run.py)."""
+    predictor = load_predictor(name)
+    assert predictor.backend == "onnx"
+    assert predictor.scorer(1) is predictor.runner
+    many = predictor.scorer(1000)
+    assert many is (predictor.model if name == "simple-rnn" else predictor.runner)
+    eager = load_predictor(name, backend="torch")
+    assert eager.scorer(1) is eager.scorer(1000) is eager.model
+
+
+@pytest.mark.parametrize("name", SHIPPED)
 def test_readme_quotes_the_shipped_figures(name):
     readme = (ROOT / "README.md").read_text()
     metrics = metrics_of(name)
