@@ -172,6 +172,46 @@ def test_an_ensemble_of_teachers_averages_their_logits(teacher_dir, tiny_bert, t
     assert distillation["teacher_validation_accuracy"] == pytest.approx(expected)
 
 
+def test_a_calibrated_teacher_teaches_its_logits_divided_by_the_validation_temperature(
+        teacher_dir, tiny_csv, tmp_path, monkeypatch):
+    """The teacher's validation logits are replaced by overconfident ones (right 80% of the time
+    with odds of e^10), so the fitted temperature is well above 1."""
+    import shutil
+
+    from training.calibration import fit_temperature
+
+    teacher = shutil.copytree(teacher_dir, tmp_path / "teacher")
+    splits = load_splits(str(tiny_csv))
+    labels = np.asarray(splits.validation["label"])
+    right = np.random.default_rng(0).random(len(labels)) < 0.8
+    shown = np.where(right, labels, 1 - labels)
+    overconfident = np.stack([np.where(shown == 0, 5.0, -5.0), np.where(shown == 1, 5.0, -5.0)], axis=1)
+    np.save(teacher / f"transfer-{transfer_key(list(splits.validation['text']))}.npy",
+            overconfident.astype(np.float32))
+    temperature = fit_temperature(overconfident, labels)
+    assert temperature > 3
+
+    taught = []
+    original_fit = Trainer.fit
+    monkeypatch.setattr(Trainer, "fit", lambda self, *a, **k: taught.append(self.train_split.soft_targets)
+                        or original_fit(self, *a, **k))
+    assert train_main(["--model", "lstm", "--dataset", str(tiny_csv), "--augment-copies", "1",
+                       *TINY_MODEL_ARGS, "--teacher", str(teacher), "--calibrate-teacher",
+                       "--out", str(tmp_path / "student")]) == 0
+    distillation = json.loads((tmp_path / "student" / "metrics.json").read_text())["distillation"]
+    assert distillation["calibration_temperatures"] == [pytest.approx(temperature, abs=1e-4)]
+    texts = transfer_texts(list(splits.train["text"]), AugmentSettings(copies=1, seed=13))
+    raw = np.load(teacher / f"transfer-{transfer_key(texts)}.npy")
+    np.testing.assert_allclose(taught[0], raw / distillation["calibration_temperatures"][0], rtol=1e-4)
+    assert "temperature scaling" in (tmp_path / "student" / "README.md").read_text()
+
+
+def test_calibrate_teacher_needs_a_teacher(capsys):
+    with pytest.raises(SystemExit):
+        train_main(["--model", "lstm", "--calibrate-teacher"])
+    assert "--calibrate-teacher needs --teacher" in capsys.readouterr().err
+
+
 def test_distillation_defaults_apply_only_with_a_teacher_and_flags_override_them():
     from training.train import DISTILLATION_DEFAULTS, build_parser, model_config_from_args, training_config_from_args
 

@@ -73,7 +73,16 @@ def distillation_line(distillation: dict[str, Any] | None) -> str:
             f"texts: the training texts and {augmentation['copies']} perturbed copies of each "
             f"(words masked with probability {augmentation['mask_probability']}, n-gram sampling "
             f"with probability {augmentation['ngram_probability']}); temperature "
-            f"{distillation['temperature']}\n")
+            f"{distillation['temperature']}{calibration_note(distillation)}\n")
+
+
+def calibration_note(distillation: dict[str, Any]) -> str:
+    temperatures = distillation.get("calibration_temperatures")
+    if not temperatures:
+        return ""
+    return (f"; the teacher's logits were first divided by {', '.join(f'{t:.2f}' for t in temperatures)} "
+            "(temperature scaling fitted on the validation split, which softens its probabilities "
+            "without changing its labels)")
 
 
 def render_tuning_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
@@ -100,6 +109,14 @@ def averaging_note(training: dict[str, Any]) -> str:
         return ""
     return (f" Validation, early stopping and the saved weights use an exponential moving average of"
             f" the weights (decay {decay} per step, about the last {averaging_horizon(decay):,.0f} steps).")
+
+
+def adversarial_note(training: dict[str, Any]) -> str:
+    epsilon = training.get("adversarial_epsilon") or 0
+    if not epsilon:
+        return ""
+    return (f" Each step also learned from the batch with its embeddings moved {epsilon} (L2 norm per"
+            " text) along the loss gradient (adversarial training, Miyato et al. 2017).")
 
 
 def render_model_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
@@ -167,7 +184,7 @@ Made with this command (seed {metrics['seed']}, {metrics['training_seconds']:.1f
 
 Adam (learning rate {metrics['training']['learning_rate']}), batch size
 {metrics['training']['batch_size']}, gradient-norm clipping at {metrics['training']['clip_norm']},
-early stopping after {metrics['training']['patience']} epochs without a better validation accuracy.{averaging_note(metrics['training'])}{candidates_note(metrics.get('candidates'))}
+early stopping after {metrics['training']['patience']} epochs without a better validation accuracy.{averaging_note(metrics['training'])}{adversarial_note(metrics['training'])}{candidates_note(metrics.get('candidates'))}
 
 | epoch | train loss | train accuracy | validation accuracy | mean gradient norm | samples/s |
 |---|---|---|---|---|---|

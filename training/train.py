@@ -38,6 +38,7 @@ from training.resume import (ResumeError, checkpoint_dir, read_checkpoint, read_
 from training.trainer import (EncodedSplit, Trainer, TrainerState, TrainingConfig, averaging_horizon,
                               encode_split, evaluate_split, process_group)
 from training.augment import AugmentSettings, transfer_texts
+from training.calibration import fit_temperature
 from training.teacher import TeacherError, read_record, teacher_logits
 
 DEFAULT_SPLIT_SEED = 13
@@ -125,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--average-decay", type=float,
                        help="keep an exponential moving average of the weights with this decay "
                             "per step (e.g. 0.999) and validate and save the average (default: off)")
+    hyper.add_argument("--adversarial-epsilon", type=float,
+                       help="adversarial training: also learn from each batch with its embeddings "
+                            "moved this far (L2 norm per text) in the direction that raises the "
+                            "loss most (Miyato et al. 2017); about doubles the time per step "
+                            "(default 0: off)")
     distil = parser.add_argument_group("distillation")
     distil.add_argument("--teacher", type=Path, action="append", default=None, metavar="DIR",
                         help="a teacher directory made by sentiment-teacher on the same data and "
@@ -136,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     distil.add_argument("--augment-copies", type=int, default=AugmentSettings.copies,
                         help=f"perturbed copies of each training text the teacher labels "
                              f"(default {AugmentSettings.copies})")
+    distil.add_argument("--calibrate-teacher", action="store_true",
+                        help="divide each teacher's logits by the temperature that makes its "
+                             "probabilities honest on the validation split (temperature scaling; "
+                             "the teacher's labels do not change)")
     distil.add_argument("--distillation-temperature", type=float,
                         help="softmax temperature of the distillation loss (default 1)")
     arch = parser.add_argument_group("model")
@@ -201,7 +211,8 @@ def training_config_from_args(name: str, args: argparse.Namespace) -> TrainingCo
     settings |= {field: value for field, value in distillation_defaults(name, args).items()
                  if field in settings}
     for field in ("epochs", "batch_size", "learning_rate", "weight_decay", "clip_norm", "patience",
-                  "token_dropout", "distillation_temperature", "average_decay"):
+                  "token_dropout", "distillation_temperature", "average_decay",
+                  "adversarial_epsilon"):
         if getattr(args, field) is not None:
             settings[field] = getattr(args, field)
     settings["seed"] = args.seed
@@ -252,6 +263,7 @@ class RunContext:
         self._vectors: WordVectors | None = None
         self._reference: ReferenceResult | None = None
         self._transfer: tuple[EncodedSplit, dict[str, Any]] | None = None
+        self._temperatures: list[float] | None = None
 
     def tokenizer(self) -> Tokenizer:
         if self._tokenizer is None:
@@ -321,6 +333,8 @@ class RunContext:
             if len(records) > 1:
                 description["ensemble_members_validation_accuracy"] = [
                     record.get("validation_accuracy") for record in records]
+            if args.calibrate_teacher:
+                description["calibration_temperatures"] = self.calibration_temperatures()
             self._transfer = (split, description)
         return self._transfer
 
@@ -336,10 +350,30 @@ class RunContext:
         return record
 
     def ensemble_logits(self, texts: list[str]) -> np.ndarray:
-        """(texts, 2) logits of the teacher, or the mean of the teachers' logits."""
-        return np.mean([teacher_logits(directory, texts, self.device, self.log,
-                                       progress=not self.args.quiet)
-                        for directory in self.args.teacher], axis=0).astype(np.float32)
+        """(texts, 2) logits of the teacher, or the mean of the teachers' logits; each divided by
+        its calibration temperature with --calibrate-teacher."""
+        temperatures = self.calibration_temperatures() or [1.0] * len(self.args.teacher)
+        return np.mean([self.single_teacher_logits(directory, texts) / temperature
+                        for directory, temperature in zip(self.args.teacher, temperatures)],
+                       axis=0).astype(np.float32)
+
+    def single_teacher_logits(self, directory: Path, texts: list[str]) -> np.ndarray:
+        return teacher_logits(directory, texts, self.device, self.log, progress=not self.args.quiet)
+
+    def calibration_temperatures(self) -> list[float] | None:
+        """Per teacher, the temperature fitted on the validation split (--calibrate-teacher)."""
+        if not self.args.calibrate_teacher:
+            return None
+        if self._temperatures is None:
+            validation = self.splits.validation
+            labels = np.asarray(validation["label"])
+            self._temperatures = [
+                round(fit_temperature(self.single_teacher_logits(directory, list(validation["text"])),
+                                      labels), 4)
+                for directory in self.args.teacher]
+            self.log("teacher calibration temperatures (validation NLL): "
+                     + ", ".join(f"{t:.2f}" for t in self._temperatures))
+        return self._temperatures
 
     def teacher_validation_accuracy(self, records: list[dict[str, Any]]) -> float | None:
         """A lone teacher's is in its record; an ensemble is scored on the validation split."""
@@ -415,6 +449,8 @@ def run_settings(name: str, model_config: ModelConfig, training: TrainingConfig,
         "dataset_fingerprint": context.fingerprint,
         "teacher": [str(directory) for directory in context.args.teacher or []] or None,
         "augment_copies": context.args.augment_copies if context.args.teacher else None,
+        # only when set, so that checkpoints written before the flag existed still match
+        **({"calibrate_teacher": True} if context.args.calibrate_teacher else {}),
     }
 
 
@@ -606,6 +642,8 @@ def main(argv: list[str] | None = None) -> int:
     names = parse_model_names(args, parser)
     if args.candidates < 1:
         parser.error("--candidates must be at least 1")
+    if args.calibrate_teacher and not args.teacher:
+        parser.error("--calibrate-teacher needs --teacher")
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.quiet:
