@@ -46,12 +46,14 @@ def onnx_session(graph: bytes, threads: int | None):
 class OnnxClassifier:
     """Callable like the torch classifier: (token_ids, lengths) -> logits tensor.
 
-    A few texts run through one session that uses every core (the fastest for one text). Larger
-    work goes to single-threaded sessions, one per core, made on first use: many batches are
-    shared out whole (`score_batches`), one large batch is cut into one part per core. A core
-    then never waits for another between two time steps of the recurrence, as it must when the
-    cores share each step's small matrix product (one two-threaded session scored 1,000 test
-    texts in batches of 64 at less than half the rate of two single-threaded ones). Rows are
+    Every session is single-threaded. A few texts run in the calling thread's session; larger
+    work is shared out over one session per core (made on first use): many batches whole
+    (`score_batches`), one large batch cut into one part per core. A core then never waits for
+    another between two time steps of the recurrence, as it must when the cores share each
+    step's small matrix product. A two-threaded session was slower for bulk work (1,000 test
+    texts in batches of 64 at less than half the rate), and for one text it was fast only while
+    the other core was idle: after any PyTorch work, whose OpenMP threads keep spinning for a
+    while, one 300-token text took 3.3 ms in it against 1.8 ms single-threaded. Rows are
     independent, so the results are those of one call.
     """
 
@@ -61,7 +63,7 @@ class OnnxClassifier:
         self.config = model.config
         self.cores = threads or torch.get_num_threads()
         self.graph = onnx_bytes(model)
-        self.session = onnx_session(self.graph, threads)
+        self.session = onnx_session(self.graph, threads=1)  # runs in the calling thread
         self.parts: list[Any] = []  # the single-threaded sessions
         self.pool: ThreadPoolExecutor | None = None
         self.lock = threading.Lock()
@@ -92,7 +94,8 @@ class OnnxClassifier:
     def part_sessions(self) -> tuple[ThreadPoolExecutor, list[Any]]:
         with self.lock:
             if self.pool is None:
-                self.parts = [onnx_session(self.graph, threads=1) for _ in range(self.cores)]
+                self.parts = [self.session] + [onnx_session(self.graph, threads=1)
+                                               for _ in range(self.cores - 1)]
                 self.pool = ThreadPoolExecutor(self.cores, thread_name_prefix="onnx-part")
             return self.pool, self.parts
 
