@@ -114,7 +114,11 @@ def constant(name: str, value, dtype=np.int64) -> onnx.TensorProto:
 
 def pooling_nodes(pooling: str, states: str, last_states: str,
                   initializers: list[onnx.TensorProto]) -> list[onnx.NodeProto]:
-    """Nodes that pool `states` (T, dirs, B, H) into "pooled" (dirs, B, H)."""
+    """Nodes that pool `states` (T, dirs, B, H) into "pooled" (dirs, B, H).
+
+    Max and mean pooling must leave padding out. When no text of the batch is padded (every
+    length equals T: common once texts are sorted by length, and for long texts cut to
+    max_length), an If node skips the mask: a plain ReduceMax / ReduceMean over time."""
     if pooling == "last":  # Y_h: the forward state at each text's last token, the backward at its first
         return [helper.make_node("Identity", [last_states], ["pooled"])]
     initializers += [
@@ -123,11 +127,29 @@ def pooling_nodes(pooling: str, states: str, last_states: str,
         constant("masked", -np.inf if pooling == "max" else 0.0, np.float32),
         constant("kept", 0.0 if pooling == "max" else 1.0, np.float32),
     ]
+    if pooling == "mean":
+        initializers.append(constant("axis_1", [1]))
+    reduce = "ReduceMax" if pooling == "max" else "ReduceMean"
+    unpadded = helper.make_graph(
+        [helper.make_node(reduce, [states], ["pooled_unpadded"], axes=[0], keepdims=0)],
+        "unpadded", [], [helper.make_tensor_value_info("pooled_unpadded", TensorProto.FLOAT, None)])
+    padded = helper.make_graph(
+        masked_pooling_nodes(pooling, states), "padded", [],
+        [helper.make_tensor_value_info("pooled_padded", TensorProto.FLOAT, None)])
+    return [
+        helper.make_node("Shape", [states], ["states_shape"], start=0, end=1),
+        helper.make_node("Squeeze", ["states_shape", "axis_0"], ["time_steps"]),
+        helper.make_node("ReduceMin", ["lengths"], ["shortest"], keepdims=0),
+        helper.make_node("Equal", ["shortest", "time_steps"], ["no_padding"]),
+        helper.make_node("If", ["no_padding"], ["pooled"], then_branch=unpadded, else_branch=padded),
+    ]
+
+
+def masked_pooling_nodes(pooling: str, states: str) -> list[onnx.NodeProto]:
+    """Pooling over the real steps only, into "pooled_padded" (dirs, B, H)."""
     # A small (T, 1, B, 1) tensor broadcast over the states: added (0 or -inf) for max pooling,
     # multiplied (1 or 0) for mean. Cheaper than a Where over the whole (T, dirs, B, H) tensor.
     nodes = [
-        helper.make_node("Shape", [states], ["states_shape"], start=0, end=1),
-        helper.make_node("Squeeze", ["states_shape", "axis_0"], ["time_steps"]),
         helper.make_node("Range", ["zero", "time_steps", "one"], ["positions"]),  # (T,)
         helper.make_node("Unsqueeze", ["positions", "axes_1_2"], ["positions_column"]),  # (T, 1, 1)
         helper.make_node("Less", ["positions_column", "lengths"], ["real_tokens"]),  # (T, 1, B)
@@ -136,11 +158,11 @@ def pooling_nodes(pooling: str, states: str, last_states: str,
         helper.make_node("Add" if pooling == "max" else "Mul", [states, "mask_values"], ["masked_states"]),
     ]
     if pooling == "max":
-        return nodes + [helper.make_node("ReduceMax", ["masked_states"], ["pooled"], axes=[0], keepdims=0)]
-    initializers.append(constant("axis_1", [1]))
+        return nodes + [helper.make_node("ReduceMax", ["masked_states"], ["pooled_padded"], axes=[0],
+                                         keepdims=0)]
     return nodes + [  # mean: the sum over the real steps / the length
         helper.make_node("ReduceSum", ["masked_states", "axis_0"], ["summed"], keepdims=0),  # (dirs, B, H)
         helper.make_node("Cast", ["lengths"], ["lengths_float"], to=TensorProto.FLOAT),
         helper.make_node("Unsqueeze", ["lengths_float", "axis_1"], ["counts"]),  # (B, 1)
-        helper.make_node("Div", ["summed", "counts"], ["pooled"]),
+        helper.make_node("Div", ["summed", "counts"], ["pooled_padded"]),
     ]

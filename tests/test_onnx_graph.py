@@ -32,20 +32,23 @@ def small_model(cell: str, bidirectional: bool, layers: int, pooling: str) -> to
     return build_model(config).eval()
 
 
-def ragged_batch(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+RAGGED, UNPADDED = [1, 9, 4, 9, 2, 7], [5, 5, 5]  # the graph pools an unpadded batch unmasked
+
+
+def ragged_batch(seed: int, lengths: list[int] = RAGGED) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
-    lengths = [1, 9, 4, 9, 2, 7]
     texts = [torch.randint(1, VOCAB, (n,), generator=generator).tolist() for n in lengths]
     batch = pad_batch(texts, padding_id=0)
     return batch.token_ids, batch.lengths
 
 
 @pytest.mark.parametrize("cell,bidirectional,layers,pooling", SHAPES)
-def test_graph_matches_the_eager_model(cell, bidirectional, layers, pooling):
+@pytest.mark.parametrize("lengths", [RAGGED, UNPADDED], ids=["ragged", "unpadded"])
+def test_graph_matches_the_eager_model(cell, bidirectional, layers, pooling, lengths):
     model = small_model(cell, bidirectional, layers, pooling)
     session = onnxruntime.InferenceSession(recurrent_graph(model).SerializeToString(),
                                            providers=["CPUExecutionProvider"])
-    token_ids, lengths = ragged_batch(seed=len(SHAPES))
+    token_ids, lengths = ragged_batch(seed=len(SHAPES), lengths=lengths)
     with torch.no_grad():
         expected = model(token_ids, lengths).numpy()
     logits = session.run(None, {"token_ids": token_ids.numpy(), "lengths": lengths.numpy()})[0]
