@@ -449,8 +449,7 @@ def run_settings(name: str, model_config: ModelConfig, training: TrainingConfig,
         "dataset_fingerprint": context.fingerprint,
         "teacher": [str(directory) for directory in context.args.teacher or []] or None,
         "augment_copies": context.args.augment_copies if context.args.teacher else None,
-        # only when set, so that checkpoints written before the flag existed still match
-        **({"calibrate_teacher": True} if context.args.calibrate_teacher else {}),
+        "calibrate_teacher": context.args.calibrate_teacher,
     }
 
 
