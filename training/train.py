@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--average-decay", type=float,
                        help="keep an exponential moving average of the weights with this decay "
                             "per step (e.g. 0.999) and validate and save the average (default: off)")
-    hyper.add_argument("--adversarial-epsilon", type=float,
+    hyper.add_argument("--adversarial-epsilon", type=float, metavar="E",
                        help="adversarial training: also learn from each batch with its embeddings "
                             "moved this far (L2 norm per text) in the direction that raises the "
                             "loss most (Miyato et al. 2017); about doubles the time per step "
