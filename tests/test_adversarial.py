@@ -63,6 +63,23 @@ def test_evaluation_is_never_perturbed():
         torch.testing.assert_close(model(token_ids, lengths), plain.eval()(token_ids, lengths))
 
 
+def test_the_hook_keeps_nothing_unless_armed():
+    """Only the pass after record() is kept: other training passes hold no activations."""
+    model = tiny_model().train()
+    perturbation = EmbeddingPerturbation(model.embedding)
+    token_ids, lengths, _ = batch()
+    model(token_ids, lengths)
+    assert perturbation.recorded is None
+    perturbation.record()
+    model(token_ids, lengths)
+    kept = perturbation.recorded
+    model(token_ids, lengths)  # a second pass does not replace the first
+    assert kept is not None and perturbation.recorded is kept
+    perturbation.clear()
+    model(token_ids, lengths)
+    assert perturbation.recorded is None
+
+
 def test_push_without_a_recorded_pass_is_an_error():
     perturbation = EmbeddingPerturbation(tiny_model().embedding)
     with pytest.raises(RuntimeError, match="record"):

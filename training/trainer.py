@@ -114,15 +114,17 @@ def evaluate_split(model: nn.Module, split: EncodedSplit, padding_id: int,
 class EmbeddingPerturbation:
     """Adds an adversarial perturbation to an embedding layer's output, through a forward hook.
 
-    record() keeps the next output's gradient; after that pass's backward, push(epsilon) makes
-    the following pass add epsilon * g / ||g|| to it, g being the loss's gradient with respect
-    to the embeddings and the norm taken per text over (time, embedding); clear() ends it.
-    Padding positions get no gradient, so they stay unperturbed.
+    record() arms the hook to keep the next training pass's embedding output and its gradient;
+    after that pass's backward, push(epsilon) makes the following pass add epsilon * g / ||g||
+    to it, g being the loss's gradient with respect to the embeddings and the norm taken per
+    text over (time, embedding); clear() ends it. Padding positions get no gradient, so they
+    stay unperturbed. Outside record() ... clear() the hook does nothing.
     """
 
     def __init__(self, embedding: nn.Module) -> None:
-        self.recorded: torch.Tensor | None = None
-        self.delta: torch.Tensor | None = None
+        self.armed = False
+        self.recorded: torch.Tensor | None = None  # (batch, time, embedding_dim)
+        self.delta: torch.Tensor | None = None  # (batch, time, embedding_dim)
         embedding.register_forward_hook(self.hook)
 
     def hook(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor | None:
@@ -130,16 +132,16 @@ class EmbeddingPerturbation:
             return None
         if self.delta is not None:
             return output + self.delta
-        if self.recorded is None and torch.is_grad_enabled():
+        if self.armed and torch.is_grad_enabled():
             if output.requires_grad:
                 output.retain_grad()
             else:  # frozen embeddings: the output is a leaf, made to collect its gradient
                 output.requires_grad_(True)
-            self.recorded = output
+            self.recorded, self.armed = output, False
         return None
 
     def record(self) -> None:
-        self.recorded, self.delta = None, None
+        self.armed, self.recorded, self.delta = True, None, None
 
     def push(self, epsilon: float) -> None:
         if self.recorded is None or self.recorded.grad is None:
@@ -150,7 +152,7 @@ class EmbeddingPerturbation:
         self.recorded = None
 
     def clear(self) -> None:
-        self.recorded, self.delta = None, None
+        self.armed, self.recorded, self.delta = False, None, None
 
 
 class Trainer:
