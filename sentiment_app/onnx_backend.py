@@ -33,13 +33,13 @@ def onnxruntime_available() -> bool:
     return True
 
 
-def onnx_session(graph: bytes, threads: int | None):
+def single_threaded_session(graph: bytes):
+    """An ONNX Runtime session that runs in the thread that calls it."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        options.intra_op_num_threads = threads
+    options.intra_op_num_threads = 1
     return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
@@ -63,8 +63,8 @@ class OnnxClassifier:
         self.config = model.config
         self.cores = threads or torch.get_num_threads()
         self.graph = onnx_bytes(model)
-        self.session = onnx_session(self.graph, threads=1)  # runs in the calling thread
-        self.parts: list[Any] = []  # the single-threaded sessions
+        self.session = single_threaded_session(self.graph)
+        self.parts: list[Any] = []  # one session per core, the first being self.session
         self.pool: ThreadPoolExecutor | None = None
         self.lock = threading.Lock()
 
@@ -94,7 +94,7 @@ class OnnxClassifier:
     def part_sessions(self) -> tuple[ThreadPoolExecutor, list[Any]]:
         with self.lock:
             if self.pool is None:
-                self.parts = [self.session] + [onnx_session(self.graph, threads=1)
+                self.parts = [self.session] + [single_threaded_session(self.graph)
                                                for _ in range(self.cores - 1)]
                 self.pool = ThreadPoolExecutor(self.cores, thread_name_prefix="onnx-part")
             return self.pool, self.parts
