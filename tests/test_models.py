@@ -12,6 +12,7 @@ from sentiment_app.models import (
     BagOfEmbeddingsClassifier,
     RecurrentClassifier,
     build_model,
+    masked_pool,
     reverse_within_lengths,
 )
 from sentiment_app.tokenization import pad_batch
@@ -149,3 +150,34 @@ def test_unknown_model_name_lists_the_registered_ones():
 def test_config_round_trips_through_json():
     config = small(preset("bilstm"), num_layers=2)
     assert ModelConfig.from_dict(config.to_dict()) == config
+
+
+def test_masked_max_sends_each_gradient_to_the_step_that_held_the_maximum():
+    torch.manual_seed(3)
+    lengths = torch.tensor([5, 2, 4])
+    values = torch.randn(3, 5, 7)  # (batch, time, features): no ties
+    mask = torch.arange(5)[None, :] < lengths[:, None]
+    upstream = torch.randn(3, 7)
+    ours = values.clone().requires_grad_()
+    (masked_pool(ours, mask, "max") * upstream).sum().backward()
+    reference = values.clone().requires_grad_()
+    (reference.masked_fill(~mask[:, :, None], float("-inf")).amax(dim=1) * upstream).sum().backward()
+    torch.testing.assert_close(ours.grad, reference.grad, rtol=0, atol=0)
+    assert not ours.grad[~mask].any()  # padding receives nothing
+    with torch.no_grad():
+        torch.testing.assert_close(masked_pool(values, mask, "max"),
+                                   values.masked_fill(~mask[:, :, None], -1e9).amax(dim=1))
+
+
+def test_reverse_within_lengths_matches_a_flip_of_each_text_with_its_gradient():
+    torch.manual_seed(4)
+    lengths = torch.tensor([6, 1, 3, 6])
+    sequences = torch.randn(4, 6, 5, requires_grad=True)
+    expected = torch.stack([torch.cat([s[: int(n)].flip(0), s[int(n):]])
+                            for s, n in zip(sequences, lengths)])
+    reversed_ = reverse_within_lengths(sequences, lengths)
+    torch.testing.assert_close(reversed_, expected, rtol=0, atol=0)
+    upstream = torch.randn_like(reversed_)
+    (gradient,) = torch.autograd.grad((reversed_ * upstream).sum(), sequences)
+    # a permutation's gradient is the upstream gradient moved back: the same reversal again
+    torch.testing.assert_close(gradient, reverse_within_lengths(upstream, lengths), rtol=0, atol=0)
