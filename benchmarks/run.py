@@ -11,7 +11,7 @@ Sections:
                 predictor, against plain eager PyTorch; throughput on 1,000 texts; batch
                 inference on long texts against the forward roofline
     app         round trip of the `predict` endpoint over Gradio's REST API and through
-                gradio_client, against a do-nothing endpoint in the same app
+                gradio_client, against a do-nothing endpoint in the same app (called in turn)
     cold start  process start to first answered request: our app against a do-nothing app
     memory      peak resident memory of the training and serving processes
 
@@ -52,6 +52,23 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {"p50_ms": 1e3 * ordered[len(ordered) // 2],
             "p99_ms": 1e3 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]}
+
+
+def timed_alternately(functions: dict[str, Callable[[], Any]], repeats: int,
+                      warmup: int = 5) -> dict[str, list[float]]:
+    """Seconds per call of each function, calling them in turn (a, b, a, b, ...) so that a
+    machine whose speed drifts during the run moves every sample set alike: the differences
+    between them are then the functions' own."""
+    for _ in range(warmup):
+        for function in functions.values():
+            function()
+    samples: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            started = time.perf_counter()
+            function()
+            samples[name].append(time.perf_counter() - started)
+    return samples
 
 
 def timed(function: Callable[[], Any], repeats: int, warmup: int = 20) -> list[float]:
@@ -258,13 +275,16 @@ def app_section(quick: bool) -> dict[str, Any]:
     text = "A gripping, beautifully acted film that stays with you long after the credits."
     result: dict[str, Any] = {}
     with httpx.Client() as http:
-        result["rest_noop"] = percentiles(timed(lambda: call(http, url, "noop", [text]), repeats, 5))
-        result["rest_predict"] = percentiles(timed(lambda: call(http, url, "predict", [text, ""]), repeats, 5))
+        rest = timed_alternately({"noop": lambda: call(http, url, "noop", [text]),
+                                  "predict": lambda: call(http, url, "predict", [text, ""])}, repeats)
     client = Client(url, verbose=False)
     client_repeats = 20 if quick else 100
-    result["client_noop"] = percentiles(timed(lambda: client.predict(text, api_name="/noop"), client_repeats, 3))
-    result["client_predict"] = percentiles(timed(lambda: client.predict(text, "", api_name="/predict"),
-                                                 client_repeats, 3))
+    through_client = timed_alternately({"noop": lambda: client.predict(text, api_name="/noop"),
+                                        "predict": lambda: client.predict(text, "", api_name="/predict")},
+                                       client_repeats, warmup=3)
+    for endpoint in ("noop", "predict"):
+        result[f"rest_{endpoint}"] = percentiles(rest[endpoint])
+        result[f"client_{endpoint}"] = percentiles(through_client[endpoint])
     demo.close()
     result["rest_predict_minus_noop_p50_ms"] = result["rest_predict"]["p50_ms"] - result["rest_noop"]["p50_ms"]
     print(f"app: REST predict p50 {result['rest_predict']['p50_ms']:.2f} ms vs do-nothing "
