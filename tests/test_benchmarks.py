@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from benchmarks.run import main, timed_alternately
 
 
@@ -17,6 +19,7 @@ def test_alternate_timing_calls_the_functions_in_turn():
     assert all(seconds >= 0 for times in samples.values() for seconds in times)
 
 
+@pytest.mark.slow
 def test_quick_run_measures_training_inference_and_the_app(tmp_path, capsys):
     out = tmp_path / "bench"
     assert main(["--quick", "--sections", "training,inference,app", "--models", "bilstm",
