@@ -69,3 +69,11 @@ def test_half_precision_inputs_keep_their_dtype_and_the_exact_share():
 def test_impossible_probabilities_are_refused(probability):
     with pytest.raises(ValueError, match="dropout probability"):
         FastDropout(probability)
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 7), (1,), (0, 4)])
+def test_sizes_that_are_not_a_multiple_of_four_draws_keep_their_shape(shape):
+    torch.manual_seed(4)
+    outputs = FastDropout(0.5).train()(torch.ones(shape))
+    assert outputs.shape == shape
+    assert set(outputs.unique().tolist()) <= {0.0, 2.0}
