@@ -72,14 +72,7 @@ def timed_alternately(functions: dict[str, Callable[[], Any]], repeats: int,
 
 
 def timed(function: Callable[[], Any], repeats: int, warmup: int = 20) -> list[float]:
-    for _ in range(warmup):
-        function()
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - started)
-    return samples
+    return timed_alternately({"only": function}, repeats, warmup)["only"]
 
 
 def matmul_peak_gflops(size: int = 1536, repeats: int = 10) -> float:

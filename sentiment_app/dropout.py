@@ -27,17 +27,17 @@ def dropped_draws(probability: float) -> int:
     return round(probability * DRAW_VALUES)
 
 
-def keep_mask(shape: torch.Size, probability: float, dtype: torch.dtype,
-              generator: torch.Generator | None = None) -> torch.Tensor:
+def keep_mask(shape: torch.Size, probability: float, dtype: torch.dtype) -> torch.Tensor:
     """A CPU tensor of `shape` holding 0 (dropped) or 1 / (1 - p) (kept)."""
     count = shape.numel()
-    numbers = torch.randint(-(2**63), 2**63 - 1, ((count + 3) // 4,), generator=generator)
+    numbers = torch.randint(-(2**63), 2**63 - 1, ((count + 3) // 4,))
     # integers in [-32768, 32767], exact in float32 (not in half precision)
     draws = numbers.view(torch.int16)[:count].view(shape).to(torch.float32)
-    threshold = -(DRAW_VALUES // 2) + dropped_draws(probability)  # the lowest draw that is kept
+    dropped = dropped_draws(probability)
+    threshold = -(DRAW_VALUES // 2) + dropped  # the lowest draw that is kept
     # draws are integers, so (draw - threshold + 1) clamped to [0, 1] is 1 exactly when kept
     mask = draws.sub_(threshold - 1).clamp_(0.0, 1.0)
-    return mask.mul_(DRAW_VALUES / (DRAW_VALUES - dropped_draws(probability))).to(dtype)
+    return mask.mul_(DRAW_VALUES / (DRAW_VALUES - dropped)).to(dtype)
 
 
 class FastDropout(nn.Module):
