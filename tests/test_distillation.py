@@ -229,3 +229,30 @@ def test_distillation_defaults_apply_only_with_a_teacher_and_flags_override_them
                                     "--average-decay", "0"])
     assert model_config_from_args("simple-rnn", overridden).pooling == "last"
     assert training_config_from_args("simple-rnn", overridden).average_decay == 0
+
+
+def test_swapped_copies_join_the_transfer_set_and_the_other_copies_keep_their_cache(
+        teacher_dir, tiny_csv, tmp_path, monkeypatch):
+    """--swap-copies: words swapped for word-vector neighbours (stand-in vectors here: GloVe is a
+    download), scored by the teacher apart from the other copies."""
+    import training.train as train_module
+    from tests.conftest import NEGATIVE_WORDS, POSITIVE_WORDS
+    from training.embeddings import WordVectors
+
+    words = [*POSITIVE_WORDS, *NEGATIVE_WORDS]
+    rng = np.random.default_rng(0)
+    vectors = WordVectors(matrix=rng.standard_normal((len(words), 4)).astype(np.float32),
+                          row_of=lambda w: words.index(w) if w in words else None)
+    monkeypatch.setattr(train_module, "load_vectors", lambda name: vectors)
+    base = ["--model", "lstm", "--dataset", str(tiny_csv), "--teacher", str(teacher_dir),
+            "--augment-copies", "1", *TINY_MODEL_ARGS, "--average-decay", "0.9"]
+    assert train_main([*base, "--out", str(tmp_path / "plain")]) == 0
+    caches = set(teacher_dir.glob("transfer-*.npy"))
+    assert train_main([*base, "--swap-copies", "2", "--out", str(tmp_path / "swapped")]) == 0
+    metrics = json.loads((tmp_path / "swapped" / "metrics.json").read_text())
+    assert metrics["distillation"]["transfer_texts"] == 4 * metrics["dataset"]["sizes"]["train"]
+    assert metrics["distillation"]["augmentation"]["swap_copies"] == 2
+    assert len(set(teacher_dir.glob("transfer-*.npy")) - caches) == 1  # only the swapped part is new
+    assert "nearest GloVe neighbours" in (tmp_path / "swapped" / "README.md").read_text()
+    with pytest.raises(SystemExit):
+        train_main([*base, "--swap-copies", "-1", "--out", str(tmp_path / "bad")])

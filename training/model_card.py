@@ -72,8 +72,16 @@ def distillation_line(distillation: dict[str, Any] | None) -> str:
             f"{distillation['teacher_validation_accuracy']:.4f}), on {distillation['transfer_texts']:,} "
             f"texts: the training texts and {augmentation['copies']} perturbed copies of each "
             f"(words masked with probability {augmentation['mask_probability']}, n-gram sampling "
-            f"with probability {augmentation['ngram_probability']}); temperature "
-            f"{distillation['temperature']}{calibration_note(distillation)}\n")
+            f"with probability {augmentation['ngram_probability']}){swap_note(augmentation)}; "
+            f"temperature {distillation['temperature']}{calibration_note(distillation)}\n")
+
+
+def swap_note(augmentation: dict[str, Any]) -> str:
+    copies = augmentation.get("swap_copies", 0)
+    if not copies:
+        return ""
+    return (f", and {copies} more in which each word also became one of its 8 nearest GloVe "
+            f"neighbours with probability {augmentation['swap_probability']}")
 
 
 def calibration_note(distillation: dict[str, Any]) -> str:

@@ -37,7 +37,8 @@ from training.resume import (ResumeError, checkpoint_dir, read_checkpoint, read_
                              remove_checkpoint, restore_trainer, save_checkpoint)
 from training.trainer import (EncodedSplit, Trainer, TrainerState, TrainingConfig, averaging_horizon,
                               encode_split, evaluate_split, process_group)
-from training.augment import AugmentSettings, transfer_texts
+from training.augment import AugmentSettings, swapped_texts, transfer_texts
+from training.neighbours import Neighbours, nearest_words, swappable_words
 from training.calibration import fit_temperature
 from training.teacher import TeacherError, read_record, teacher_logits
 
@@ -142,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     distil.add_argument("--augment-copies", type=int, default=AugmentSettings.copies,
                         help=f"perturbed copies of each training text the teacher labels "
                              f"(default {AugmentSettings.copies})")
+    distil.add_argument("--swap-copies", type=int, default=AugmentSettings.swap_copies,
+                        help="further perturbed copies in which words are also swapped, each "
+                             f"with probability {AugmentSettings.swap_probability}, for one of "
+                             "their 8 nearest neighbours in GloVe (new sentences, some of opposite "
+                             "sentiment, for the teacher to label; needs the GloVe wheel) "
+                             f"(default {AugmentSettings.swap_copies})")
     distil.add_argument("--calibrate-teacher", action="store_true",
                         help="divide each teacher's logits by the temperature that makes its "
                              "probabilities honest on the validation split (temperature scaling; "
@@ -316,10 +323,17 @@ class RunContext:
         what describes the distillation in metrics.json."""
         if self._transfer is None:
             args = self.args
-            settings = AugmentSettings(copies=args.augment_copies, seed=args.split_seed)
+            settings = AugmentSettings(copies=args.augment_copies, swap_copies=args.swap_copies,
+                                       seed=args.split_seed)
             records = [self.checked_teacher(directory) for directory in args.teacher]  # before scoring
-            texts = transfer_texts(list(self.splits.train["text"]), settings)
+            training_texts = list(self.splits.train["text"])
+            texts = transfer_texts(training_texts, settings)
             logits = self.ensemble_logits(texts)
+            if settings.swap_copies:
+                # scored apart, so that the copies above keep their cached teacher logits
+                swapped = swapped_texts(training_texts, settings, self.swap_neighbours(training_texts))
+                logits = np.concatenate([logits, self.ensemble_logits(swapped)])
+                texts += swapped
             labels = list(self.splits.train["label"])
             labels += logits[len(labels):].argmax(axis=1).tolist()  # copies: the teacher's label
             split = encode_split(TextEncoder(self.tokenizer()), to_dataset(texts, labels), logits)
@@ -348,6 +362,13 @@ class RunContext:
                 "seen the validation or test texts. Make a teacher with the same --dataset and "
                 "--split-seed")
         return record
+
+    def swap_neighbours(self, texts: list[str]) -> Neighbours:
+        """The 8 nearest GloVe neighbours of each word seen twice in the training texts."""
+        vectors = load_vectors("glove-50d")
+        neighbours = nearest_words(swappable_words(texts), vectors.matrix, vectors.row_of)
+        self.log(f"swapped copies: neighbours for {len(neighbours):,} words (GloVe 50d)")
+        return neighbours
 
     def ensemble_logits(self, texts: list[str]) -> np.ndarray:
         """(texts, 2) logits of the teacher, or the mean of the teachers' logits; each divided by
@@ -450,6 +471,8 @@ def run_settings(name: str, model_config: ModelConfig, training: TrainingConfig,
         "teacher": [str(directory) for directory in context.args.teacher or []] or None,
         "augment_copies": context.args.augment_copies if context.args.teacher else None,
         "calibrate_teacher": context.args.calibrate_teacher,
+        # only when used, so that checkpoints from before the option still resume
+        **({"swap_copies": context.args.swap_copies} if context.args.teacher and context.args.swap_copies else {}),
     }
 
 
@@ -643,6 +666,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--candidates must be at least 1")
     if args.calibrate_teacher and not args.teacher:
         parser.error("--calibrate-teacher needs --teacher")
+    if args.augment_copies < 0 or args.swap_copies < 0:
+        parser.error("--augment-copies and --swap-copies cannot be negative")
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.quiet:
