@@ -256,3 +256,33 @@ def test_swapped_copies_join_the_transfer_set_and_the_other_copies_keep_their_ca
     assert "nearest GloVe neighbours" in (tmp_path / "swapped" / "README.md").read_text()
     with pytest.raises(SystemExit):
         train_main([*base, "--swap-copies", "-1", "--out", str(tmp_path / "bad")])
+
+
+def test_fidelity_figures_count_agreement_and_the_probability_gap():
+    from training.fidelity import fidelity, softmax_positive
+
+    labels = np.array([1, 0, 1, 0])
+    teacher = np.array([0.9, 0.2, 0.4, 0.6])
+    student = np.array([0.8, 0.3, 0.7, 0.1])
+    figures = fidelity(student, teacher, labels)
+    assert figures["validation_accuracy"] == 1.0
+    assert figures["teacher_agreement"] == 0.5  # the teacher is wrong on the last two
+    assert figures["mean_probability_gap"] == pytest.approx((0.1 + 0.1 + 0.3 + 0.5) / 4)
+    assert softmax_positive(np.array([[0.0, 0.0], [0.0, 1000.0]])) == pytest.approx([0.5, 1.0])
+
+
+def test_fidelity_cli_scores_students_against_their_teacher(teacher_dir, tiny_csv, tmp_path, capsys):
+    from training.fidelity import main as fidelity_main
+
+    args = ["--model", "lstm", "--dataset", str(tiny_csv), "--teacher", str(teacher_dir),
+            "--augment-copies", "1", *TINY_MODEL_ARGS, "--average-decay", "0.9"]
+    assert train_main([*args, "--out", str(tmp_path / "student")]) == 0
+    capsys.readouterr()
+    assert fidelity_main([str(tmp_path / "student"), "--teacher", str(teacher_dir)]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith(f"| {tmp_path / 'student'}"))
+    accuracy, agreement, gap = (float(cell) for cell in row.strip("|").split("|")[1:])
+    metrics = json.loads((tmp_path / "student" / "metrics.json").read_text())
+    assert accuracy == pytest.approx(metrics["validation"]["accuracy"], abs=1e-4)
+    assert agreement >= 0.9 and 0 <= gap < 0.5  # the synthetic task is easy for both
+    assert fidelity_main([str(tmp_path / "missing"), "--teacher", str(teacher_dir)]) == 2

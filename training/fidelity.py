@@ -1,0 +1,86 @@
+"""How closely distilled students follow their teacher, on the validation split.
+
+    python -m training.fidelity assets/models/bilstm runs/candidate --teacher runs/teacher
+
+For each model directory: its validation accuracy, the share of validation texts on which its
+label is the teacher's (agreement), and the mean absolute gap between its P(positive) and the
+teacher's. A student can match its teacher's accuracy while disagreeing with it on many texts;
+agreement says how much of the teacher it has learned. Only the validation split is read, so
+this can guide choices that the test split must not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sentiment_app.inference import load_predictor
+from training.data import DatasetError, load_splits
+from training.teacher import TeacherError, teacher_logits
+
+
+def softmax_positive(logits: np.ndarray) -> np.ndarray:
+    """(texts, 2) logits -> (texts,) probability of the second label."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exponentials = np.exp(shifted)
+    return exponentials[:, 1] / exponentials.sum(axis=1)
+
+
+def fidelity(student_positive: np.ndarray, teacher_positive: np.ndarray, labels: np.ndarray
+             ) -> dict[str, float]:
+    """Accuracy, agreement with the teacher and mean |P_student - P_teacher| over the texts."""
+    student_labels = student_positive > 0.5
+    return {
+        "validation_accuracy": float(np.mean(student_labels == labels.astype(bool))),
+        "teacher_agreement": float(np.mean(student_labels == (teacher_positive > 0.5))),
+        "mean_probability_gap": float(np.mean(np.abs(student_positive - teacher_positive))),
+    }
+
+
+def model_dataset(directory: Path) -> dict[str, Any]:
+    metrics = json.loads((directory / "metrics.json").read_text(encoding="utf-8"))
+    return metrics["dataset"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.fidelity", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="+", type=Path, help="model directories trained on one split")
+    parser.add_argument("--teacher", type=Path, required=True, help="the teacher directory")
+    args = parser.parse_args(argv)
+    try:
+        datasets = {(d["name"], d["split_seed"], d["fingerprint"]) for d in map(model_dataset, args.models)}
+        if len(datasets) > 1:
+            raise DatasetError("the models were trained on different data or splits")
+        name, split_seed, fingerprint = datasets.pop()
+        splits = load_splits(name, seed=split_seed)
+        if splits.fingerprint() != fingerprint:
+            raise DatasetError(f"{name}: the data changed since the models were trained")
+        texts = list(splits.validation["text"])
+        labels = np.asarray(splits.validation["label"])
+        teacher = softmax_positive(teacher_logits(args.teacher, texts, log=lambda *a: None, progress=False))
+    except (DatasetError, TeacherError, FileNotFoundError, KeyError) as error:
+        print(f"fidelity: error: {error}", file=sys.stderr)
+        return 2
+    print(f"teacher {args.teacher}: validation accuracy "
+          f"{np.mean((teacher > 0.5) == labels.astype(bool)):.4f} on {len(texts):,} texts")
+    print("| model | validation accuracy | agreement with the teacher | mean probability gap |")
+    print("|---|---|---|---|")
+    for directory in args.models:
+        predictor = load_predictor(directory, backend="torch")
+        # texts with no tokens get no prediction; score them as undecided (0.5)
+        predictions = predictor.predict_or_skip(texts)
+        student = np.array([0.5 if p is None else p.probabilities[predictor.labels[1]] for p in predictions])
+        figures = fidelity(student, teacher, labels)
+        print(f"| {directory} | {figures['validation_accuracy']:.4f} | {figures['teacher_agreement']:.4f} "
+              f"| {figures['mean_probability_gap']:.4f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
