@@ -2,6 +2,7 @@
 
     python -m benchmarks.run                 # full: the figures in the README (several minutes)
     python -m benchmarks.run --quick         # smoke run for CI (seconds)
+    python -m benchmarks.run --device cuda   # training and batch inference on a GPU
 
 Sections:
     training    samples/s and tokens/s per model: our length-bucketed batches against naive
@@ -44,6 +45,7 @@ from sentiment_app.tokenization import pad_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+DEFAULT_OUT = ROOT / "benchmarks" / "results"
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -75,10 +77,23 @@ def timed(function: Callable[[], Any], repeats: int, warmup: int = 20) -> list[f
     return timed_alternately({"only": function}, repeats, warmup)["only"]
 
 
-def matmul_peak_gflops(size: int = 1536, repeats: int = 10) -> float:
-    """The fp32 matrix-multiply rate this machine reaches with torch's threads: the roofline."""
-    first, second = torch.randn(size, size), torch.randn(size, size)
-    best = min(timed(lambda: torch.mm(first, second), repeats, warmup=3))
+def synchronized(function: Callable[[], Any], device: torch.device) -> Callable[[], Any]:
+    """`function`, waiting for the GPU to finish its work before returning (CPU: unchanged)."""
+    if device.type != "cuda":
+        return function
+
+    def call() -> Any:
+        result = function()
+        torch.cuda.synchronize(device)
+        return result
+    return call
+
+
+def matmul_peak_gflops(size: int = 1536, repeats: int = 10, device: torch.device = torch.device("cpu")) -> float:
+    """The fp32 matrix-multiply rate this machine reaches with torch's threads (or on the GPU,
+    true fp32: TF32 is switched off): the roofline."""
+    first, second = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
+    best = min(timed(synchronized(lambda: torch.mm(first, second), device), repeats, warmup=3))
     return 2 * size**3 / best / 1e9
 
 
@@ -87,12 +102,13 @@ class Roofline:
     drifts during a run would make a share of one early measurement look better or worse than it
     is; each share uses the highest peak measured so far (the conservative choice)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, device: torch.device = torch.device("cpu")) -> None:
         self.size = size
+        self.device = device
         self.highest = 0.0
 
     def measure(self) -> float:
-        self.highest = max(self.highest, matmul_peak_gflops(self.size))
+        self.highest = max(self.highest, matmul_peak_gflops(self.size, device=self.device))
         return self.highest
 
 
@@ -117,7 +133,8 @@ def free_port() -> int:
 
 # --- training ---------------------------------------------------------------------------------
 
-def training_section(names: list[str], quick: bool, roofline: Roofline) -> list[dict[str, Any]]:
+def training_section(names: list[str], quick: bool, roofline: Roofline,
+                     device: torch.device = torch.device("cpu")) -> list[dict[str, Any]]:
     from training.data import load_rt_snippets
     from training.trainer import EncodedSplit, Trainer, TrainingConfig
 
@@ -151,7 +168,7 @@ def training_section(names: list[str], quick: bool, roofline: Roofline) -> list[
             torch.manual_seed(0)
             model = build_model(config)
             trainer = Trainer(model, TrainingConfig(batch_size=64), data, data, encoder.padding_id,
-                              config.labels, show_progress=False)
+                              config.labels, show_progress=False, device=device)
             if strategy == "naive":
                 # every batch padded to the longest text of the data set, in random order: the
                 # same work as running the model over that many steps for every text
@@ -162,7 +179,8 @@ def training_section(names: list[str], quick: bool, roofline: Roofline) -> list[
             trainers[strategy] = trainer
         # The two strategies' epochs alternate and each keeps its fastest: a slow spell of the
         # machine (another process waking) then neither moves the ratio nor sets a figure.
-        epochs = timed_alternately({strategy: functools.partial(trainer.train_epoch, 1)
+        # (each step reads its loss and gradient norm, so an epoch ends with the GPU's work)
+        epochs = timed_alternately({strategy: synchronized(functools.partial(trainer.train_epoch, 1), device)
                                     for strategy, trainer in trainers.items()},
                                    repeats=1 if quick else 3, warmup=0)
         for strategy, samples in epochs.items():
@@ -245,6 +263,34 @@ def inference_section(names: list[str], quick: bool, roofline: Roofline) -> list
         print(f"inference {name} ({fast.backend}): 30 tokens p50 {row['predictor_30']['p50_ms']:.3f} ms "
               f"(model {row['model_30']['p50_ms']:.3f}, eager {row['eager_model_30']['p50_ms']:.3f}); "
               f"long batch {roofline_pair(row)} of peak (ONNX Runtime / PyTorch)", flush=True)
+    return rows
+
+
+def device_inference_section(names: list[str], quick: bool, roofline: Roofline,
+                             device: torch.device) -> list[dict[str, Any]]:
+    """On a GPU: eager PyTorch only (the predictor's ONNX Runtime sessions run on the CPU). One
+    text of about 30 tokens, p50/p99; and 256 long texts in one batch against the fp32 peak."""
+    repeats = 100 if quick else 500
+    rows = []
+    for name in names:
+        eager = load_predictor(name, backend="torch")
+        model = eager.model.to(device)
+        row: dict[str, Any] = {"model": name, "backend": f"torch ({device.type})"}
+        with torch.inference_mode():
+            batch = pad_batch(eager.encoder.encode_ids([sample_text(eager, 30)]), eager.encoder.padding_id)
+            ids, lengths = batch.token_ids.to(device), batch.lengths.to(device)
+            row["eager_model_30"] = percentiles(timed(synchronized(lambda: model(ids, lengths), device), repeats))
+            long_batch = pad_batch(eager.encoder.encode_ids([sample_text(eager, 300)] * (32 if quick else 256)),
+                                   eager.encoder.padding_id)
+            ids, lengths = long_batch.token_ids.to(device), long_batch.lengths.to(device)
+            flops = forward_flops_per_token(model.config) * long_batch.lengths.sum().item()
+            peak = roofline.measure()
+            best = min(timed(synchronized(lambda: model(ids, lengths), device), 3 if quick else 20, warmup=3))
+            row["long_batch_texts_per_second"] = long_batch.lengths.numel() / best
+            row["long_batch_eager_roofline_fraction"] = flops / best / 1e9 / peak
+        rows.append(row)
+        print(f"inference {name} on {device}: 30 tokens p50 {row['eager_model_30']['p50_ms']:.3f} ms; "
+              f"long batch {row['long_batch_eager_roofline_fraction']:.1%} of peak", flush=True)
     return rows
 
 
@@ -366,6 +412,32 @@ def roofline_pair(row: dict[str, Any]) -> str:
     return f"{fast:.0%} / {eager:.0%}" if fast else "—"
 
 
+def device_markdown(report: dict[str, Any]) -> str:
+    """The report of a GPU run: training and eager inference on the device."""
+    lines = [f"Measured on {report['device']} ({report['machine']}) with `{report['command']}`; fp32 "
+             f"matrix-multiply peak on the GPU (TF32 off): **{report['peak_gflops'] / 1000:.1f} TFLOP/s**.", ""]
+    if report.get("training"):
+        lines += ["**Training** (batch 64, as on the CPU; after a warm-up epoch, the fastest of three)", "",
+                  "| model | samples/s (ours) | samples/s (naive padding) | speed-up | tokens/s | share of fp32 peak |",
+                  "|---|---|---|---|---|---|"]
+        for row in report["training"]:
+            share = row["bucketed_roofline_fraction"]
+            lines.append(f"| {row['model']} | {row['bucketed_samples_per_second']:,.0f} "
+                         f"| {row['naive_samples_per_second']:,.0f} | {row['speedup_over_naive']:.2f}x "
+                         f"| {row['bucketed_tokens_per_second']:,.0f} | {f'{share:.1%}' if share else '—'} |")
+        lines.append("")
+    if report.get("inference"):
+        lines += ["**Inference**, eager PyTorch on the GPU", "",
+                  "| model | one text of 30 tokens, p50 / p99 ms | 256 texts of 300 tokens, texts/s | share of fp32 peak |",
+                  "|---|---|---|---|"]
+        for row in report["inference"]:
+            share = row["long_batch_eager_roofline_fraction"]
+            lines.append(f"| {row['model']} | {row['eager_model_30']['p50_ms']:.3f} / {row['eager_model_30']['p99_ms']:.3f} "
+                         f"| {row['long_batch_texts_per_second']:,.0f} | {f'{share:.1%}' if share else '—'} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def markdown(report: dict[str, Any]) -> str:
     lines = [f"Measured on {report['machine']} with `{report['command']}`; fp32 matrix-multiply "
              f"peak: **{report['peak_gflops']:.0f} GFLOP/s**, the highest of its measurements in this run (one before each model's figures; every share uses the highest so far).", ""]
@@ -420,25 +492,41 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run for CI")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--sections", default="training,inference,app,cold_start")
     parser.add_argument("--models", default=None, help="comma-separated (default: every shipped model)")
+    parser.add_argument("--device", default="cpu",
+                        help="cpu (default) or cuda: training and eager batch inference on a GPU, "
+                             "against the GPU's fp32 peak (TF32 off); the app and cold-start "
+                             "sections measure the CPU server and are left out (default out: "
+                             "benchmarks/results-cuda)")
     args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no GPU here")
     names = args.models.split(",") if args.models else available_models(models_dir())
     sections = args.sections.split(",")
-    roofline = Roofline(768 if args.quick else 1536)
-    print(f"fp32 matmul peak: {roofline.measure():.0f} GFLOP/s with {torch.get_num_threads()} threads",
-          flush=True)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False  # the fp32 roofline, and fp32 training
+        torch.backends.cudnn.allow_tf32 = False
+        sections = [section for section in sections if section in ("training", "inference")]
+        if args.out == DEFAULT_OUT:
+            args.out = DEFAULT_OUT.with_name("results-cuda")
+    roofline = Roofline(8192 if device.type == "cuda" else 768 if args.quick else 1536, device)
+    print(f"fp32 matmul peak: {roofline.measure():.0f} GFLOP/s on {args.device} "
+          f"({torch.get_num_threads()} CPU threads)", flush=True)
     report: dict[str, Any] = {
         "command": "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
                    f"{torch.get_num_threads()} threads",
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "quick": args.quick,
     }
     if "training" in sections:
-        report["training"] = training_section(names, args.quick, roofline)
+        report["training"] = training_section(names, args.quick, roofline, device)
     if "inference" in sections:
-        report["inference"] = inference_section(names, args.quick, roofline)
+        report["inference"] = (device_inference_section(names, args.quick, roofline, device)
+                               if device.type == "cuda" else inference_section(names, args.quick, roofline))
     report["peak_gflops"] = roofline.highest  # the highest of every measurement in the run
     if "app" in sections:
         report["app"] = app_section(args.quick)
@@ -447,7 +535,8 @@ def main(argv: list[str] | None = None) -> int:
     report["benchmark_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out.with_suffix(".json"), json.dumps(report, indent=2) + "\n")
-    atomic_write_text(args.out.with_suffix(".md"), markdown(report))
+    atomic_write_text(args.out.with_suffix(".md"), device_markdown(report) if device.type == "cuda"
+                      else markdown(report))
     print(f"wrote {args.out.with_suffix('.json')} and {args.out.with_suffix('.md')}")
     return 0
 

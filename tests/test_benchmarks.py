@@ -38,3 +38,30 @@ def test_quick_run_measures_training_inference_and_the_app(tmp_path, capsys):
         assert 0 < app[key]["p50_ms"] <= app[key]["p99_ms"]
     markdown = out.with_suffix(".md").read_text()
     assert "| bilstm |" in markdown and "**App round trip**" in markdown
+
+
+def test_a_gpu_run_is_refused_with_a_clear_message_where_torch_sees_none(capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit):
+        main(["--device", "cuda"])
+    assert "torch sees no GPU here" in capsys.readouterr().err
+
+
+def test_device_inference_and_its_report_on_the_cpu_path():
+    """The GPU sections' code, run on the CPU (this machine has no GPU): one row per model with
+    a latency and a long-batch share, and a report that names the device."""
+    import torch
+
+    from benchmarks.run import Roofline, device_inference_section, device_markdown
+
+    cpu = torch.device("cpu")
+    rows = device_inference_section(["lstm"], quick=True, roofline=Roofline(256, cpu), device=cpu)
+    (row,) = rows
+    assert 0 < row["eager_model_30"]["p50_ms"] <= row["eager_model_30"]["p99_ms"]
+    assert row["long_batch_texts_per_second"] > 0 and row["long_batch_eager_roofline_fraction"] > 0
+    report = {"device": "Test GPU", "machine": "x86_64", "command": "python -m benchmarks.run --device cuda",
+              "peak_gflops": 51_000.0, "inference": rows}
+    text = device_markdown(report)
+    assert "Test GPU" in text and "**51.0 TFLOP/s**" in text and "| lstm |" in text
