@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from tokenizers import Tokenizer
 
 from sentiment_app.atomic import atomic_write_text
 from sentiment_app.inference import available_models, batched_probabilities, load_predictor, models_dir
@@ -202,17 +203,17 @@ def training_section(names: list[str], quick: bool, roofline: Roofline,
 
 # --- inference --------------------------------------------------------------------------------
 
-def token_count(predictor, text: str) -> int:
-    """Tokens of `text` before truncation (the model reads at most max_length of them)."""
-    encoding = predictor.encoder.encode([text])[0]
-    return len(encoding.ids) + sum(len(part.ids) for part in encoding.overflowing)
-
-
 def sample_text(predictor, tokens: int) -> str:
+    """Review-like text of `tokens` tokens before truncation (the model reads at most max_length
+    of them). Counted by an untruncated copy of the tokenizer: counting the overflow of the
+    truncating one depends on the tokenizers version reporting it, and never ended on a machine
+    where it seemingly did not."""
+    counter = Tokenizer.from_str(predictor.encoder.tokenizer.to_str())
+    counter.no_truncation()
     words = ("the film is a quietly moving portrait of grief and friendship , but its pacing "
              "drags in the middle and the ending feels rushed . ").split()
     text_words: list[str] = []
-    while token_count(predictor, " ".join(text_words)) < tokens:
+    while len(counter.encode(" ".join(text_words)).ids) < tokens:
         text_words.append(words[len(text_words) % len(words)])
     return " ".join(text_words)
 

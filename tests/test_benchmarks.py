@@ -65,3 +65,21 @@ def test_device_inference_and_its_report_on_the_cpu_path():
               "peak_gflops": 51_000.0, "inference": rows}
     text = device_markdown(report)
     assert "Test GPU" in text and "**51.0 TFLOP/s**" in text and "| lstm |" in text
+
+
+def test_sample_texts_count_tokens_past_the_models_truncation():
+    """The long sample text has the tokens asked for even where the tokenizer truncates sooner
+    (the count must not rely on the overflow the truncating tokenizer reports)."""
+    from types import SimpleNamespace
+
+    from sentiment_app.config import TokenizerConfig
+    from sentiment_app.tokenization import TextEncoder, train_tokenizer
+    from benchmarks.run import sample_text
+
+    tokenizer = train_tokenizer(["the film is a quietly moving portrait of grief"] * 5,
+                                TokenizerConfig(vocab_size=60, min_frequency=1, max_length=10))
+    predictor = SimpleNamespace(encoder=TextEncoder(tokenizer))
+    text = sample_text(predictor, 25)
+    assert len(predictor.encoder.encode_ids([text])[0]) == 10  # the model reads 10 of them
+    tokenizer.no_truncation()
+    assert len(tokenizer.encode(text).ids) == 25
