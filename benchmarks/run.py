@@ -413,20 +413,25 @@ def roofline_pair(row: dict[str, Any]) -> str:
     return f"{fast:.0%} / {eager:.0%}" if fast else "—"
 
 
+def training_table(title: str, rows: list[dict[str, Any]], share_format: str) -> list[str]:
+    lines = [title, "",
+             "| model | samples/s (ours) | samples/s (naive padding) | speed-up | tokens/s | share of fp32 peak |",
+             "|---|---|---|---|---|---|"]
+    for row in rows:
+        share = row["bucketed_roofline_fraction"]
+        lines.append(f"| {row['model']} | {row['bucketed_samples_per_second']:,.0f} "
+                     f"| {row['naive_samples_per_second']:,.0f} | {row['speedup_over_naive']:.2f}x "
+                     f"| {row['bucketed_tokens_per_second']:,.0f} | {format(share, share_format) if share else '—'} |")
+    return lines + [""]
+
+
 def device_markdown(report: dict[str, Any]) -> str:
     """The report of a GPU run: training and eager inference on the device."""
     lines = [f"Measured on {report['device']} ({report['machine']}) with `{report['command']}`; fp32 "
              f"matrix-multiply peak on the GPU (TF32 off): **{report['peak_gflops'] / 1000:.1f} TFLOP/s**.", ""]
     if report.get("training"):
-        lines += ["**Training** (batch 64, as on the CPU; after a warm-up epoch, the fastest of three)", "",
-                  "| model | samples/s (ours) | samples/s (naive padding) | speed-up | tokens/s | share of fp32 peak |",
-                  "|---|---|---|---|---|---|"]
-        for row in report["training"]:
-            share = row["bucketed_roofline_fraction"]
-            lines.append(f"| {row['model']} | {row['bucketed_samples_per_second']:,.0f} "
-                         f"| {row['naive_samples_per_second']:,.0f} | {row['speedup_over_naive']:.2f}x "
-                         f"| {row['bucketed_tokens_per_second']:,.0f} | {f'{share:.1%}' if share else '—'} |")
-        lines.append("")
+        lines += training_table("**Training** (batch 64, as on the CPU; after a warm-up epoch, the fastest of three)",
+                                report["training"], share_format=".1%")
     if report.get("inference"):
         lines += ["**Inference**, eager PyTorch on the GPU", "",
                   "| model | one text of 30 tokens, p50 / p99 ms | 256 texts of 300 tokens, texts/s | share of fp32 peak |",
@@ -443,15 +448,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [f"Measured on {report['machine']} with `{report['command']}`; fp32 matrix-multiply "
              f"peak: **{report['peak_gflops']:.0f} GFLOP/s**, the highest of its measurements in this run (one before each model's figures; every share uses the highest so far).", ""]
     if report.get("training"):
-        lines += ["**Training** (the rt-snippets training split, batch 64; after a warm-up epoch, the fastest of three epochs for each strategy, the two strategies taking turns)", "",
-                  "| model | samples/s (ours) | samples/s (naive padding) | speed-up | tokens/s | share of fp32 peak |",
-                  "|---|---|---|---|---|---|"]
-        for row in report["training"]:
-            share = row["bucketed_roofline_fraction"]
-            lines.append(f"| {row['model']} | {row['bucketed_samples_per_second']:,.0f} "
-                         f"| {row['naive_samples_per_second']:,.0f} | {row['speedup_over_naive']:.2f}x "
-                         f"| {row['bucketed_tokens_per_second']:,.0f} | {f'{share:.0%}' if share else '—'} |")
-        lines.append("")
+        lines += training_table("**Training** (the rt-snippets training split, batch 64; after a warm-up epoch, the fastest of three epochs for each strategy, the two strategies taking turns)",
+                                report["training"], share_format=".0%")
     if report.get("inference"):
         lines += ["**Inference**, one text at a time (p50 / p99 in ms) and in bulk", "",
                   "| model | backend | predictor, 30 tokens | model only, 30 | eager PyTorch, 30 "
