@@ -258,6 +258,12 @@ def test_swapped_copies_join_the_transfer_set_and_the_other_copies_keep_their_ca
         train_main([*base, "--swap-copies", "-1", "--out", str(tmp_path / "bad")])
 
 
+def test_swap_copies_need_a_teacher(tiny_csv, capsys):
+    with pytest.raises(SystemExit):
+        train_main(["--model", "lstm", "--dataset", str(tiny_csv), "--swap-copies", "2", *TINY_MODEL_ARGS])
+    assert "--swap-copies needs --teacher" in capsys.readouterr().err
+
+
 def test_fidelity_figures_count_agreement_and_the_probability_gap():
     from training.fidelity import fidelity, softmax_positive
 

@@ -666,6 +666,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--candidates must be at least 1")
     if args.calibrate_teacher and not args.teacher:
         parser.error("--calibrate-teacher needs --teacher")
+    if args.swap_copies and not args.teacher:
+        parser.error("--swap-copies needs --teacher (the teacher labels the swapped copies)")
     if args.augment_copies < 0 or args.swap_copies < 0:
         parser.error("--augment-copies and --swap-copies cannot be negative")
     if args.threads:
