@@ -19,7 +19,7 @@ from typing import Any
 
 from sentiment_app.atomic import atomic_write_text
 from sentiment_app.tokenization import TextEncoder, load_tokenizer
-from training.data import DatasetError, load_splits
+from training.data import DatasetError, load_recorded_splits
 from training.evaluate import comparison_markdown, comparison_rows, pairwise_mcnemar, reference_row
 from training.trainer import encode_split
 
@@ -48,11 +48,7 @@ def read_results(directory: Path) -> dict[str, dict[str, Any]]:
 def test_labels(directory: Path, results: dict[str, dict[str, Any]]) -> list[int]:
     """The labels of the test texts the models scored (texts with at least one token)."""
     name, metrics = next(iter(results.items()))
-    dataset = metrics["dataset"]
-    splits = load_splits(dataset["name"], seed=dataset["split_seed"])
-    if splits.fingerprint() != dataset["fingerprint"]:
-        raise CompareError(f"{dataset['name']}: the data changed since the models were trained "
-                           "(fingerprint differs)")
+    splits = load_recorded_splits(metrics["dataset"])
     encoder = TextEncoder(load_tokenizer(Path(directory) / name / "tokenizer.json"))
     labels = encode_split(encoder, splits.splits["test"]).labels  # as sentiment-train encoded them
     for model, model_metrics in results.items():

@@ -312,6 +312,16 @@ def load_local_file(path: Path, text_column: str, label_column: str, seed: int) 
 REGISTERED_DATASETS = ("rt-snippets", *HUB_SOURCES)
 
 
+def load_recorded_splits(dataset: dict) -> SentimentSplits:
+    """The splits a model was trained on, from the "dataset" record of its metrics.json;
+    refused when the data changed since (another fingerprint)."""
+    splits = load_splits(dataset["name"], seed=dataset["split_seed"])
+    if splits.fingerprint() != dataset["fingerprint"]:
+        raise DatasetError(f"{dataset['name']}: the data changed since the models were trained "
+                           "(fingerprint differs)")
+    return splits
+
+
 def load_splits(name_or_path: str, seed: int = 13, text_column: str = "text",
                 label_column: str = "label") -> SentimentSplits:
     """Splits for a registered dataset name or a local file path."""

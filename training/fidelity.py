@@ -18,17 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import softmax
 
 from sentiment_app.inference import load_predictor
-from training.data import DatasetError, load_splits
+from training.data import DatasetError, load_recorded_splits
 from training.teacher import TeacherError, teacher_logits
 
 
 def softmax_positive(logits: np.ndarray) -> np.ndarray:
     """(texts, 2) logits -> (texts,) probability of the second label."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exponentials = np.exp(shifted)
-    return exponentials[:, 1] / exponentials.sum(axis=1)
+    return softmax(logits, axis=1)[:, 1]
 
 
 def fidelity(student_positive: np.ndarray, teacher_positive: np.ndarray, labels: np.ndarray
@@ -54,13 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--teacher", type=Path, required=True, help="the teacher directory")
     args = parser.parse_args(argv)
     try:
-        datasets = {(d["name"], d["split_seed"], d["fingerprint"]) for d in map(model_dataset, args.models)}
-        if len(datasets) > 1:
+        datasets = [model_dataset(directory) for directory in args.models]
+        if len({(d["name"], d["split_seed"], d["fingerprint"]) for d in datasets}) > 1:
             raise DatasetError("the models were trained on different data or splits")
-        name, split_seed, fingerprint = datasets.pop()
-        splits = load_splits(name, seed=split_seed)
-        if splits.fingerprint() != fingerprint:
-            raise DatasetError(f"{name}: the data changed since the models were trained")
+        splits = load_recorded_splits(datasets[0])
         texts = list(splits.validation["text"])
         labels = np.asarray(splits.validation["label"])
         teacher = softmax_positive(teacher_logits(args.teacher, texts, log=lambda *a: None, progress=False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sentiment_app.config import ModelDirConfig
+from training.neighbours import NEIGHBOUR_COUNT
 from training.trainer import averaging_horizon
 
 CELL_NAMES = {"rnn": "Elman RNN (SimpleRNN)", "lstm": "LSTM", "gru": "GRU"}
@@ -80,7 +81,7 @@ def swap_note(augmentation: dict[str, Any]) -> str:
     copies = augmentation.get("swap_copies", 0)
     if not copies:
         return ""
-    return (f", and {copies} more in which each word also became one of its 8 nearest GloVe "
+    return (f", and {copies} more in which each word also became one of its {NEIGHBOUR_COUNT} nearest GloVe "
             f"neighbours with probability {augmentation['swap_probability']}")
 
 

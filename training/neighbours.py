@@ -9,26 +9,23 @@ new sentence, sometimes of the opposite sentiment, that the teacher then labels.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 
 import numpy as np
 
 Neighbours = dict[str, list[str]]
+NEIGHBOUR_COUNT = 8  # neighbours kept per word
 
 
 def swappable_words(texts: Iterable[str], min_count: int = 2) -> list[str]:
     """Lower-case alphabetic words seen at least `min_count` times, most frequent first."""
-    counts: dict[str, int] = {}
-    for text in texts:
-        for word in text.split():
-            if word.isalpha():
-                key = word.lower()
-                counts[key] = counts.get(key, 0) + 1
+    counts = Counter(word.lower() for text in texts for word in text.split() if word.isalpha())
     return sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
 
 
 def nearest_words(words: list[str], matrix: np.ndarray, row_of: Callable[[str], int | None],
-                  count: int = 8, chunk: int = 2048) -> Neighbours:
+                  count: int = NEIGHBOUR_COUNT, chunk: int = 2048) -> Neighbours:
     """word -> its `count` nearest words among `words` (cosine similarity of their vectors);
     words the vectors lack get none. Ties go to the more frequent word (earlier in `words`)."""
     known = [w for w in words if row_of(w) is not None]

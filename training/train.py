@@ -38,7 +38,7 @@ from training.resume import (ResumeError, checkpoint_dir, read_checkpoint, read_
 from training.trainer import (EncodedSplit, Trainer, TrainerState, TrainingConfig, averaging_horizon,
                               encode_split, evaluate_split, process_group)
 from training.augment import AugmentSettings, swapped_texts, transfer_texts
-from training.neighbours import Neighbours, nearest_words, swappable_words
+from training.neighbours import NEIGHBOUR_COUNT, Neighbours, nearest_words, swappable_words
 from training.calibration import fit_temperature
 from training.teacher import TeacherError, read_record, teacher_logits
 
@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     distil.add_argument("--swap-copies", type=int, default=AugmentSettings.swap_copies,
                         help="further perturbed copies in which words are also swapped, each "
                              f"with probability {AugmentSettings.swap_probability}, for one of "
-                             "their 8 nearest neighbours in GloVe (new sentences, some of opposite "
+                             f"their {NEIGHBOUR_COUNT} nearest neighbours in GloVe (new sentences, some of opposite "
                              "sentiment, for the teacher to label; needs the GloVe wheel) "
                              f"(default {AugmentSettings.swap_copies})")
     distil.add_argument("--calibrate-teacher", action="store_true",
@@ -267,7 +267,7 @@ class RunContext:
                  f"/ {sizes['test']:,} test texts (fingerprint {self.fingerprint[:12]})")
         self._tokenizer: Tokenizer | None = None
         self._encoded: dict[str, EncodedSplit] = {}
-        self._vectors: WordVectors | None = None
+        self._vectors: dict[str, WordVectors] = {}  # by name, loaded once per run
         self._reference: ReferenceResult | None = None
         self._transfer: tuple[EncodedSplit, dict[str, Any]] | None = None
         self._temperatures: list[float] | None = None
@@ -307,11 +307,13 @@ class RunContext:
             "mcnemar_model_vs_reference": mcnemar(model_correct, reference_correct),
         }
 
-    def vectors(self) -> WordVectors:
-        if self._vectors is None:
-            self.log(f"loading {self.args.embeddings} vectors ...")
-            self._vectors = load_vectors(self.args.embeddings)
-        return self._vectors
+    def vectors(self, name: str | None = None) -> WordVectors:
+        """The vectors of --embeddings, or of `name`; each loaded once per run."""
+        name = name or self.args.embeddings
+        if name not in self._vectors:
+            self.log(f"loading {name} vectors ...")
+            self._vectors[name] = load_vectors(name)
+        return self._vectors[name]
 
     def use_tokenizer(self, tokenizer: Tokenizer) -> None:
         if self._tokenizer is not None and self._tokenizer.to_str() != tokenizer.to_str():
@@ -364,8 +366,8 @@ class RunContext:
         return record
 
     def swap_neighbours(self, texts: list[str]) -> Neighbours:
-        """The 8 nearest GloVe neighbours of each word seen twice in the training texts."""
-        vectors = load_vectors("glove-50d")
+        """The nearest GloVe neighbours of each word seen twice in the training texts."""
+        vectors = self.vectors("glove-50d")
         neighbours = nearest_words(swappable_words(texts), vectors.matrix, vectors.row_of)
         self.log(f"swapped copies: neighbours for {len(neighbours):,} words (GloVe 50d)")
         return neighbours
