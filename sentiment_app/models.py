@@ -54,15 +54,35 @@ def select_steps(sequences: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
     return sequences.gather(1, index).squeeze(1)
 
 
+def padding_bias(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """(batch, time) mask -> (batch, time, 1): 0 at real positions, -inf at padding. Adding it
+    masks a tensor for max pooling: float additions vectorise, where masked_fill's boolean
+    mask made it seven times slower on CPU (0.1 ms per BiLSTM training batch and direction)."""
+    return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill_(
+        ~mask, float("-inf"))[:, :, None]
+
+
 class MaskedMax(torch.autograd.Function):
     """Max over time of the real positions, (batch, time, features) -> (batch, features), whose
-    backward sends each gradient to the step that held the maximum: one scatter, where autograd
-    through masked_fill and amax makes several passes over the whole tensor (a fifth of the
-    pooling's training cost). Real values are never -inf, so padding never holds a maximum."""
+    backward sends each gradient to the first step that holds the maximum (as `max(dim)` does):
+    one scatter, where autograd through a mask and amax makes several passes over the whole
+    tensor. Real values are never -inf, so padding never holds a maximum.
+
+    The steps come from float arithmetic, not from `max(dim)`: on CPU its indexed reduction
+    (and `argmax`) took ten times as long as `amax` and the few vectorised passes below."""
 
     @staticmethod
-    def forward(ctx, sequences: torch.Tensor, padding: torch.Tensor) -> torch.Tensor:
-        maxima, steps = sequences.masked_fill(padding, float("-inf")).max(dim=1)  # (batch, features)
+    def forward(ctx, sequences: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        time_steps = sequences.shape[1]
+        masked = sequences + bias  # (batch, time, features); -inf at padding
+        maxima = masked.amax(dim=1)  # (batch, features)
+        # 1 where a step holds its feature's maximum, else 0 (sign of a difference <= 0)
+        holds = masked.sub_(maxima[:, None, :]).sign_().add_(1)  # (batch, time, features)
+        countdown = torch.arange(time_steps, 0, -1, dtype=sequences.dtype,
+                                 device=sequences.device)[None, :, None]  # T, T-1, ..., 1
+        first = holds.mul_(countdown).amax(dim=1)  # (batch, features): T - first step
+        # clamped: a NaN in the states (a diverged run) must not index outside the tensor
+        steps = (time_steps - first).nan_to_num_(0).long().clamp_(0, time_steps - 1)
         ctx.save_for_backward(steps)
         ctx.shape = sequences.shape
         return maxima
@@ -82,12 +102,12 @@ def masked_pool(sequences: torch.Tensor, mask: torch.Tensor, mode: str,
     tens of MB on long texts): only for tensors nobody reads again and no gradient flows through.
     """
     if mode == "max":
-        padding = ~mask[:, :, None]  # (batch, time, 1)
+        bias = padding_bias(mask, sequences.dtype)  # (batch, time, 1)
         if overwrite:
-            return sequences.masked_fill_(padding, float("-inf")).amax(dim=1)
+            return sequences.add_(bias).amax(dim=1)
         if sequences.requires_grad:
-            return MaskedMax.apply(sequences, padding)
-        return sequences.masked_fill(padding, float("-inf")).amax(dim=1)
+            return MaskedMax.apply(sequences, bias)
+        return (sequences + bias).amax(dim=1)
     counts = mask.sum(dim=1, keepdim=True).to(sequences.dtype)  # (batch, 1)
     return (sequences * mask[:, :, None].to(sequences.dtype)).sum(dim=1) / counts
 

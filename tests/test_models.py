@@ -169,6 +169,32 @@ def test_masked_max_sends_each_gradient_to_the_step_that_held_the_maximum():
                                    values.masked_fill(~mask[:, :, None], -1e9).amax(dim=1))
 
 
+def test_masked_max_sends_a_tied_maximum_to_its_first_step_as_max_does():
+    """Saturated units repeat their value exactly (tanh(c) = 1.0 in float32 for c > 9): the
+    gradient goes to the first step holding the maximum, as `max(dim)` chooses it."""
+    values = torch.tensor([[[0.5, 1.0], [1.0, -2.0], [1.0, 1.0], [7.0, 9.0]]])  # (1, time 4, 2)
+    mask = torch.tensor([[True, True, True, False]])  # the 7 and 9 are padding
+    ours = values.clone().requires_grad_()
+    pooled = masked_pool(ours, mask, "max")
+    pooled.backward(torch.tensor([[10.0, 20.0]]))
+    torch.testing.assert_close(pooled, torch.tensor([[1.0, 1.0]]))
+    expected = torch.zeros(1, 4, 2)
+    expected[0, 1, 0], expected[0, 0, 1] = 10.0, 20.0
+    torch.testing.assert_close(ours.grad, expected, rtol=0, atol=0)
+    reference = values.clone().requires_grad_()
+    maxima, steps = reference.masked_fill(~mask[:, :, None], float("-inf")).max(dim=1)
+    assert steps.tolist() == [[1, 0]]
+
+
+def test_masked_max_of_diverged_states_stays_inside_the_tensor():
+    """A NaN (a diverged run) gives NaN maxima and a gradient at a valid step, not an index error."""
+    values = torch.tensor([[[float("nan"), 1.0], [2.0, 3.0]]], requires_grad=True)
+    pooled = masked_pool(values, torch.tensor([[True, True]]), "max")
+    assert torch.isnan(pooled[0, 0]) and pooled[0, 1] == 3.0
+    pooled.sum().backward()
+    assert values.grad.shape == values.shape
+
+
 def test_reverse_within_lengths_matches_a_flip_of_each_text_with_its_gradient():
     torch.manual_seed(4)
     lengths = torch.tensor([6, 1, 3, 6])
