@@ -64,34 +64,32 @@ def padding_bias(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 class MaskedMax(torch.autograd.Function):
     """Max over time of the real positions, (batch, time, features) -> (batch, features), whose
-    backward sends each gradient to the first step that holds the maximum (as `max(dim)` does):
-    one scatter, where autograd through a mask and amax makes several passes over the whole
-    tensor. Real values are never -inf, so padding never holds a maximum.
+    backward sends each gradient to the first step that holds the maximum (as `max(dim)` does)
+    in one multiplication, where autograd through a mask and amax makes several passes over the
+    whole tensor. Real values are never -inf, so padding never holds a maximum.
 
-    The steps come from float arithmetic, not from `max(dim)`: on CPU its indexed reduction
-    (and `argmax`) took ten times as long as `amax` and the few vectorised passes below."""
+    Which step holds each maximum comes from float passes, not from `max(dim)`: on CPU its
+    indexed reduction (and `argmax`) took ten times as long as `amax` and the passes below."""
 
     @staticmethod
     def forward(ctx, sequences: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        time_steps = sequences.shape[1]
         masked = sequences + bias  # (batch, time, features); -inf at padding
         maxima = masked.amax(dim=1)  # (batch, features)
-        # 1 where a step holds its feature's maximum, else 0 (sign of a difference <= 0)
+        # 1 where a step holds its feature's maximum, else 0 (the sign of a difference <= 0)
         holds = masked.sub_(maxima[:, None, :]).sign_().add_(1)  # (batch, time, features)
-        countdown = torch.arange(time_steps, 0, -1, dtype=sequences.dtype,
-                                 device=sequences.device)[None, :, None]  # T, T-1, ..., 1
-        first = holds.mul_(countdown).amax(dim=1)  # (batch, features): T - first step
-        # clamped: a NaN in the states (a diverged run) must not index outside the tensor
-        steps = (time_steps - first).nan_to_num_(0).long().clamp_(0, time_steps - 1)
-        ctx.save_for_backward(steps)
-        ctx.shape = sequences.shape
+        if not bool((holds.sum(dim=1) == 1).all()):  # a tie (saturated units), or a NaN
+            # keep the first step of each tie: weight the steps T, T-1, ..., 1 and keep the top
+            countdown = torch.arange(sequences.shape[1], 0, -1, dtype=sequences.dtype,
+                                     device=sequences.device)[None, :, None]
+            weighted = holds.mul_(countdown)
+            holds = weighted.eq_(weighted.amax(dim=1, keepdim=True))  # 1.0 at the first step
+        ctx.save_for_backward(holds)
         return maxima
 
     @staticmethod
     def backward(ctx, gradient: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (steps,) = ctx.saved_tensors
-        sequences_gradient = gradient.new_zeros(ctx.shape)
-        return sequences_gradient.scatter_(1, steps[:, None, :], gradient[:, None, :]), None
+        (holds,) = ctx.saved_tensors  # (batch, time, features): 1 at each maximum's step
+        return holds * gradient[:, None, :], None
 
 
 def masked_pool(sequences: torch.Tensor, mask: torch.Tensor, mode: str,
