@@ -83,3 +83,14 @@ def test_sample_texts_count_tokens_past_the_models_truncation():
     assert len(predictor.encoder.encode_ids([text])[0]) == 10  # the model reads 10 of them
     tokenizer.no_truncation()
     assert len(tokenizer.encode(text).ids) == 25
+
+
+def test_the_pooling_benchmark_checks_that_both_ways_agree_before_timing(capsys, monkeypatch):
+    from benchmarks import pooling
+
+    assert pooling.main(["--batch", "4", "--time", "5", "--hidden", "3", "--rounds", "1"]) == 0
+    assert "ours" in capsys.readouterr().out
+    # a pooling that sends its gradient elsewhere is caught, and nothing is timed
+    monkeypatch.setattr(pooling, "masked_pool", lambda states, mask, mode: states.sum(dim=1))
+    assert pooling.main(["--batch", "4", "--time", "5", "--hidden", "3", "--rounds", "1"]) == 1
+    assert "differ" in capsys.readouterr().err
