@@ -77,7 +77,8 @@ class MaskedMax(torch.autograd.Function):
         maxima = masked.amax(dim=1)  # (batch, features)
         # 1 where a step holds its feature's maximum, else 0 (the sign of a difference <= 0)
         holds = masked.sub_(maxima[:, None, :]).sign_().add_(1)  # (batch, time, features)
-        if not bool((holds.sum(dim=1) == 1).all()):  # a tie (saturated units), or a NaN
+        # a tie: a saturated unit, a word repeated in a bag of embeddings; or a NaN
+        if not bool((holds.sum(dim=1) == 1).all()):
             # keep the first step of each tie: weight the steps T, T-1, ..., 1 and keep the top
             countdown = torch.arange(sequences.shape[1], 0, -1, dtype=sequences.dtype,
                                      device=sequences.device)[None, :, None]
