@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
+from benchmarks.run import timed_alternately
 from sentiment_app.models import masked_pool, valid_mask
 
 
@@ -25,14 +25,15 @@ def torch_reference(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def fastest_milliseconds(functions: dict[str, Callable[[], object]], rounds: int, calls: int = 20) -> dict[str, float]:
-    best = dict.fromkeys(functions, float("inf"))
-    for _ in range(rounds):
-        for name, function in functions.items():
-            started = time.perf_counter()
+    """Milliseconds per call of each function: in turn, `calls` calls a round, fastest round kept."""
+    def repeated(function: Callable[[], object]) -> Callable[[], None]:
+        def run() -> None:
             for _ in range(calls):
                 function()
-            best[name] = min(best[name], (time.perf_counter() - started) / calls * 1e3)
-    return best
+        return run
+
+    rounds_seconds = timed_alternately({name: repeated(f) for name, f in functions.items()}, rounds, warmup=0)
+    return {name: min(seconds) / calls * 1e3 for name, seconds in rounds_seconds.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -292,3 +292,4 @@ def test_fidelity_cli_scores_students_against_their_teacher(teacher_dir, tiny_cs
     assert accuracy == pytest.approx(metrics["validation"]["accuracy"], abs=1e-4)
     assert agreement >= 0.9 and 0 <= gap < 0.5  # the synthetic task is easy for both
     assert fidelity_main([str(tmp_path / "missing"), "--teacher", str(teacher_dir)]) == 2
+    assert f"{tmp_path / 'missing'}: no metrics.json" in capsys.readouterr().err

@@ -12,7 +12,6 @@ this can guide choices that the test split must not.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 from scipy.special import softmax
 
+from sentiment_app.checkpoint import read_metrics
 from sentiment_app.inference import load_predictor
 from training.data import DatasetError, load_recorded_splits
 from training.teacher import TeacherError, teacher_logits
@@ -42,8 +42,12 @@ def fidelity(student_positive: np.ndarray, teacher_positive: np.ndarray, labels:
 
 
 def model_dataset(directory: Path) -> dict[str, Any]:
-    metrics = json.loads((directory / "metrics.json").read_text(encoding="utf-8"))
-    return metrics["dataset"]
+    """The "dataset" record of a model directory's metrics.json."""
+    dataset = read_metrics(directory).get("dataset")
+    if not isinstance(dataset, dict):
+        raise DatasetError(f"{directory}: no metrics.json with a dataset record "
+                           "(a model directory written by sentiment-train)")
+    return dataset
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,6 @@ class EmbeddingRowsRead:
 
     def __init__(self, embedding: nn.Embedding) -> None:
         self.embedding = embedding
-        self.weight = embedding.weight
         self.ids: list[torch.Tensor] = []  # each (ids,) of one forward pass
         self.hook: RemovableHandle | None = None
 
@@ -35,6 +34,10 @@ class EmbeddingRowsRead:
         self.hook.remove()
         self.hook = None
         self.clear()
+
+    @property
+    def weight(self) -> nn.Parameter:
+        return self.embedding.weight
 
     def record(self, module: nn.Module, inputs: tuple) -> None:
         if module.training and torch.is_grad_enabled():
