@@ -7,7 +7,8 @@
 Sections:
     training    samples/s and tokens/s per model: our length-bucketed batches against naive
                 padding to the longest text, and as a fraction of the fp32 matrix-multiply peak
-                measured in the same run
+                measured in the same run; the BiLSTM also in bfloat16 mixed precision where the
+                hardware multiplies in bfloat16 (against both peaks)
     inference   single-text latency p50/p99 (about 30 and 300 tokens) through the public
                 predictor, against plain eager PyTorch; throughput on 1,000 texts; batch
                 inference on long texts against the forward roofline
@@ -93,10 +94,12 @@ def synchronized(function: Callable[[], Any], device: torch.device) -> Callable[
     return call
 
 
-def matmul_peak_gflops(size: int = 1536, repeats: int = 10, device: torch.device = torch.device("cpu")) -> float:
+def matmul_peak_gflops(size: int = 1536, repeats: int = 10, device: torch.device = torch.device("cpu"),
+                       dtype: torch.dtype = torch.float32) -> float:
     """The fp32 matrix-multiply rate this machine reaches with torch's threads (or on the GPU,
-    true fp32: TF32 is switched off): the roofline."""
-    first, second = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
+    true fp32: TF32 is switched off): the roofline. With dtype bfloat16, the bfloat16 rate."""
+    first = torch.randn(size, size, device=device, dtype=dtype)
+    second = torch.randn(size, size, device=device, dtype=dtype)
     best = min(timed(synchronized(lambda: torch.mm(first, second), device), repeats, warmup=3))
     return 2 * size**3 / best / 1e9
 
@@ -106,13 +109,15 @@ class Roofline:
     drifts during a run would make a share of one early measurement look better or worse than it
     is; each share uses the highest peak measured so far (the conservative choice)."""
 
-    def __init__(self, size: int, device: torch.device = torch.device("cpu")) -> None:
+    def __init__(self, size: int, device: torch.device = torch.device("cpu"),
+                 dtype: torch.dtype = torch.float32) -> None:
         self.size = size
         self.device = device
+        self.dtype = dtype
         self.highest = 0.0
 
     def measure(self) -> float:
-        self.highest = max(self.highest, matmul_peak_gflops(self.size, device=self.device))
+        self.highest = max(self.highest, matmul_peak_gflops(self.size, device=self.device, dtype=self.dtype))
         return self.highest
 
 
@@ -140,10 +145,12 @@ def free_port() -> int:
 def training_section(names: list[str], quick: bool, roofline: Roofline,
                      device: torch.device = torch.device("cpu")) -> list[dict[str, Any]]:
     from training.data import load_rt_snippets
+    from training.precision import bfloat16_native
     from training.trainer import EncodedSplit, Trainer, TrainingConfig
 
     splits = load_rt_snippets(seed=13)
     rows = []
+    bfloat16_roofline: Roofline | None = None  # measured only where a row trains in bfloat16
     # the shipped models, plus a BiLSTM of the shape the speed issue measured (128/128)
     variants = [(name, None) for name in names]
     if "bilstm" in names:
@@ -167,12 +174,18 @@ def training_section(names: list[str], quick: bool, roofline: Roofline,
         longest = max(len(ids) for ids in data.id_lists)
         results = {}
         peak = roofline.measure()
+        strategies = ["bucketed", "naive"]
+        if name == "bilstm" and bfloat16_native(device):  # the speed target's model
+            strategies.append("bfloat16")  # bucketed, in bfloat16 mixed precision
+            bfloat16_roofline = bfloat16_roofline or Roofline(roofline.size, device, torch.bfloat16)
+            bfloat16_peak = bfloat16_roofline.measure()
         trainers = {}
-        for strategy in ("bucketed", "naive"):
+        for strategy in strategies:
             torch.manual_seed(0)
             model = build_model(config)
-            trainer = Trainer(model, TrainingConfig(batch_size=64), data, data, encoder.padding_id,
-                              config.labels, show_progress=False, device=device)
+            precision = "bfloat16" if strategy == "bfloat16" else "float32"
+            trainer = Trainer(model, TrainingConfig(batch_size=64, precision=precision), data, data,
+                              encoder.padding_id, config.labels, show_progress=False, device=device)
             if strategy == "naive":
                 # every batch padded to the longest text of the data set, in random order: the
                 # same work as running the model over that many steps for every text
@@ -195,12 +208,21 @@ def training_section(names: list[str], quick: bool, roofline: Roofline,
                 "tokens_per_second": tokens / seconds,
                 "roofline_fraction": tokens / seconds * flops / 1e9 / peak,
             }
-        rows.append({"model": label, "forward_kflop_per_token": forward_flops_per_token(config) / 1e3,
-                     "mean_tokens": tokens / len(data), **{f"{k}_{m}": v for k, r in results.items() for m, v in r.items()},
-                     "speedup_over_naive": results["bucketed"]["samples_per_second"] / results["naive"]["samples_per_second"]})
+        row = {"model": label, "forward_kflop_per_token": forward_flops_per_token(config) / 1e3,
+               "mean_tokens": tokens / len(data), **{f"{k}_{m}": v for k, r in results.items() for m, v in r.items()},
+               "speedup_over_naive": results["bucketed"]["samples_per_second"] / results["naive"]["samples_per_second"]}
+        if "bfloat16" in results:
+            row["bfloat16_speedup_over_float32"] = (results["bfloat16"]["samples_per_second"]
+                                                    / results["bucketed"]["samples_per_second"])
+            row["bfloat16_peak_gflops"] = bfloat16_peak
+            row["bfloat16_share_of_bfloat16_peak"] = results["bfloat16"]["tokens_per_second"] * flops / 1e9 / bfloat16_peak
+        rows.append(row)
         print(f"training {label}: {results['bucketed']['samples_per_second']:,.0f} samples/s bucketed, "
               f"{results['naive']['samples_per_second']:,.0f} naive, "
-              f"{results['bucketed']['roofline_fraction']:.0%} of the fp32 peak", flush=True)
+              f"{results['bucketed']['roofline_fraction']:.0%} of the fp32 peak"
+              + (f"; bfloat16 {results['bfloat16']['samples_per_second']:,.0f} samples/s, "
+                 f"{results['bfloat16']['roofline_fraction']:.0%} of the fp32 peak" if "bfloat16" in results else ""),
+              flush=True)
     return rows
 
 
@@ -420,15 +442,30 @@ def roofline_pair(row: dict[str, Any]) -> str:
     return f"{fast:.0%} / {eager:.0%}" if fast else "—"
 
 
+def bfloat16_cell(row: dict[str, Any], share_format: str) -> str:
+    """samples/s, speed-up over float32, and shares of the fp32 and bfloat16 peaks."""
+    if "bfloat16_samples_per_second" not in row:
+        return "—"
+    return (f"{row['bfloat16_samples_per_second']:,.0f} ({row['bfloat16_speedup_over_float32']:.2f}x); "
+            f"{format(row['bfloat16_roofline_fraction'], share_format)} of fp32 peak, "
+            f"{format(row['bfloat16_share_of_bfloat16_peak'], share_format)} of bf16 peak")
+
+
 def training_table(title: str, rows: list[dict[str, Any]], share_format: str) -> list[str]:
-    lines = [title, "",
-             "| model | samples/s (ours) | samples/s (naive padding) | speed-up | tokens/s | share of fp32 peak |",
-             "|---|---|---|---|---|---|"]
+    mixed = any("bfloat16_samples_per_second" in row for row in rows)
+    header = "| model | samples/s (ours) | samples/s (naive padding) | speed-up | tokens/s | share of fp32 peak |"
+    lines = [title, "", header + (" bfloat16 mixed precision: samples/s (vs fp32); shares of peak |" if mixed else ""),
+             "|---|---|---|---|---|---|" + ("---|" if mixed else "")]
     for row in rows:
         share = row["bucketed_roofline_fraction"]
         lines.append(f"| {row['model']} | {row['bucketed_samples_per_second']:,.0f} "
                      f"| {row['naive_samples_per_second']:,.0f} | {row['speedup_over_naive']:.2f}x "
-                     f"| {row['bucketed_tokens_per_second']:,.0f} | {format(share, share_format) if share else '—'} |")
+                     f"| {row['bucketed_tokens_per_second']:,.0f} | {format(share, share_format) if share else '—'} |"
+                     + (f" {bfloat16_cell(row, share_format)} |" if mixed else ""))
+    peaks = {round(row["bfloat16_peak_gflops"]) for row in rows if "bfloat16_peak_gflops" in row}
+    if peaks:
+        lines += ["", f"bfloat16 matrix-multiply peak measured in the same run: {max(peaks):,} GFLOP/s. "
+                      "Only the float32 figures are exact training; bfloat16 is `--precision bfloat16`."]
     return lines + [""]
 
 
@@ -462,7 +499,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [f"Measured on {report['machine']} with `{report['command']}`; fp32 matrix-multiply "
              f"peak: **{report['peak_gflops']:.0f} GFLOP/s**, the highest of its measurements in this run (one before each model's figures; every share uses the highest so far).", ""]
     if report.get("training"):
-        lines += training_table(f"**Training** (the rt-snippets training split, batch 64; after a warm-up epoch, the fastest of {epoch_count(report)} for each strategy, the two strategies taking turns)",
+        lines += training_table(f"**Training** (the rt-snippets training split, batch 64; after a warm-up epoch, the fastest of {epoch_count(report)} for each strategy, the strategies taking turns)",
                                 report["training"], share_format=".0%")
     if report.get("inference"):
         lines += ["**Inference**, one text at a time (p50 / p99 in ms) and in bulk", "",

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from benchmarks.run import main, timed_alternately
+from training.precision import bfloat16_native
 
 
 def test_alternate_timing_calls_the_functions_in_turn():
@@ -31,6 +33,12 @@ def test_quick_run_measures_training_inference_and_the_app(tmp_path, capsys):
     for row in report["training"]:
         assert row["bucketed_samples_per_second"] > 0 and row["naive_samples_per_second"] > 0
         assert 0 < row["bucketed_roofline_fraction"] < 1.5
+        # the BiLSTM also trains in bfloat16 where the hardware multiplies in it, against both peaks
+        if bfloat16_native(torch.device("cpu")):
+            assert row["bfloat16_samples_per_second"] > 0 and row["bfloat16_peak_gflops"] > 0
+            assert 0 < row["bfloat16_share_of_bfloat16_peak"] < row["bfloat16_roofline_fraction"]
+        else:
+            assert "bfloat16_samples_per_second" not in row
     (inference,) = report["inference"]
     assert inference["model"] == "bilstm"
     app = report["app"]
@@ -38,11 +46,10 @@ def test_quick_run_measures_training_inference_and_the_app(tmp_path, capsys):
         assert 0 < app[key]["p50_ms"] <= app[key]["p99_ms"]
     markdown = out.with_suffix(".md").read_text()
     assert "| bilstm |" in markdown and "**App round trip**" in markdown
+    assert ("bfloat16 mixed precision" in markdown) == bfloat16_native(torch.device("cpu"))
 
 
 def test_a_gpu_run_is_refused_with_a_clear_message_where_torch_sees_none(capsys, monkeypatch):
-    import torch
-
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(SystemExit):
         main(["--device", "cuda"])
@@ -52,8 +59,6 @@ def test_a_gpu_run_is_refused_with_a_clear_message_where_torch_sees_none(capsys,
 def test_device_inference_and_its_report_on_the_cpu_path():
     """The GPU sections' code, run on the CPU (this machine has no GPU): one row per model with
     a latency and a long-batch share, and a report that names the device."""
-    import torch
-
     from benchmarks.run import Roofline, device_inference_section, device_markdown
 
     cpu = torch.device("cpu")

@@ -128,6 +128,13 @@ def adversarial_note(training: dict[str, Any]) -> str:
             " text) along the loss gradient (adversarial training, Miyato et al. 2017).")
 
 
+def precision_note(training: dict[str, Any]) -> str:
+    if training.get("precision", "float32") == "float32":
+        return ""
+    return (f" The training passes ran in {training['precision']} mixed precision (the weights,"
+            " Adam and the loss stayed float32).")
+
+
 def render_model_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
     validation = metrics["validation"]
     if not metrics["test"]:
@@ -193,7 +200,7 @@ Made with this command (seed {metrics['seed']}, {metrics['training_seconds']:.1f
 
 Adam (learning rate {metrics['training']['learning_rate']}), batch size
 {metrics['training']['batch_size']}, gradient-norm clipping at {metrics['training']['clip_norm']},
-early stopping after {metrics['training']['patience']} epochs without a better validation accuracy.{averaging_note(metrics['training'])}{adversarial_note(metrics['training'])}{candidates_note(metrics.get('candidates'))}
+early stopping after {metrics['training']['patience']} epochs without a better validation accuracy.{averaging_note(metrics['training'])}{adversarial_note(metrics['training'])}{precision_note(metrics['training'])}{candidates_note(metrics.get('candidates'))}
 
 | epoch | train loss | train accuracy | validation accuracy | mean gradient norm | samples/s |
 |---|---|---|---|---|---|

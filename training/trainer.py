@@ -22,6 +22,7 @@ from sentiment_app.tokenization import TextEncoder
 from training.batching import PaddedIds, epoch_batches, iterate_batches
 from training.evaluate import classification_report
 from training.gradient_norm import EmbeddingRowsRead, global_gradient_norm
+from training.precision import autocast, check_precision
 
 
 @dataclass
@@ -42,6 +43,9 @@ class TrainingConfig:
     # that raises the loss most (0 = off; each step then costs about two).
     adversarial_epsilon: float = 0.0
     seed: int = 13  # weights, dropout and batch order
+    # Arithmetic of the forward and backward passes: float32, or bfloat16 mixed precision
+    # (training/precision.py); the weights, Adam and the loss stay float32 either way.
+    precision: str = "float32"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -163,6 +167,7 @@ class Trainer:
                  show_progress: bool = True, unknown_id: int | None = None,
                  device: torch.device | None = None) -> None:
         self.device = device or torch.device("cpu")
+        check_precision(config.precision, self.device)
         self.model = model.to(self.device)
         self.rank, self.world_size = process_group()
         # Under torchrun every process trains on its share of each epoch's batches and
@@ -230,12 +235,12 @@ class Trainer:
                     self.rows_read.clear()
                 if self.perturbation is not None:
                     self.perturbation.record()
-                logits = self.network(token_ids, lengths)  # (batch, num_labels)
+                logits = self.logits(token_ids, lengths)  # (batch, num_labels)
                 loss = self.batch_loss(logits, targets, teacher)
                 loss.backward()  # backpropagation through time, through every step of every text
                 if self.perturbation is not None:  # the same batch again, perturbed against itself
                     self.perturbation.push(self.config.adversarial_epsilon)
-                    self.batch_loss(self.network(token_ids, lengths), targets, teacher).backward()
+                    self.batch_loss(self.logits(token_ids, lengths), targets, teacher).backward()
                     self.perturbation.clear()
                 norm = self.clip_gradients()
                 self.optimizer.step()
@@ -263,6 +268,13 @@ class Trainer:
             "train_seconds": seconds,
             "samples_per_second": seen / seconds if seconds > 0 else math.inf,
         }
+
+    def logits(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """A training forward pass in the configured precision; float32 logits (batch, labels),
+        so that the loss is always computed in float32."""
+        with autocast(self.config.precision, self.device):
+            logits = self.network(token_ids, lengths)
+        return logits.float()
 
     def evaluated_model(self) -> nn.Module:
         """The weights that are validated and kept: the moving average when there is one."""
