@@ -24,7 +24,7 @@ def bfloat16_native(device: torch.device) -> bool:
     """Does `device` multiply in bfloat16 in hardware?"""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported(including_emulation=False)
-    if device.type == "cpu":
+    if device.type == "cpu":  # torch's own CPUID probes (private, but what its autocast tests use)
         return torch.backends.mkldnn.is_available() and (
             torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
     return False
