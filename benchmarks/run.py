@@ -11,7 +11,8 @@ Sections:
                 hardware multiplies in bfloat16 (against both peaks)
     inference   single-text latency p50/p99 (about 30 and 300 tokens) through the public
                 predictor, against plain eager PyTorch; throughput on 1,000 texts; batch
-                inference on long texts against the forward roofline
+                inference on long texts against the forward roofline (also in bfloat16 where
+                the CPU multiplies in it and the model passed its check)
     app         round trip of the `predict` endpoint over Gradio's REST API and through
                 gradio_client, against a do-nothing endpoint in the same app (called in turn)
     cold start  process start to first answered request: our app against a do-nothing app
@@ -41,6 +42,7 @@ import torch
 from tokenizers import Tokenizer
 
 from sentiment_app.atomic import atomic_write_text
+from sentiment_app.bfloat16_backend import bfloat16_native
 from sentiment_app.inference import available_models, batched_probabilities, load_predictor, models_dir
 from sentiment_app.models import build_model
 from sentiment_app.tokenization import pad_batch
@@ -145,7 +147,6 @@ def free_port() -> int:
 def training_section(names: list[str], quick: bool, roofline: Roofline,
                      device: torch.device = torch.device("cpu")) -> list[dict[str, Any]]:
     from training.data import load_rt_snippets
-    from training.precision import bfloat16_native
     from training.trainer import EncodedSplit, Trainer, TrainingConfig
 
     splits = load_rt_snippets(seed=13)
@@ -281,18 +282,23 @@ def inference_section(names: list[str], quick: bool, roofline: Roofline) -> list
                                fast.encoder.padding_id)
         flops = forward_flops_per_token(fast.model.config) * long_batch.lengths.sum().item()
         peak = roofline.measure()
-        # the two backends in turn, each keeping its fastest run (a slow spell then hits both)
+        # the backends in turn, each keeping its fastest run (a slow spell then hits them all);
+        # bfloat16 too where this CPU multiplies in it and the model passed its check
+        runners = {"eager": eager.model, "fast": fast.runner}
+        if bfloat16_native() and (fast.metrics.get("bfloat16") or {}).get("passed"):
+            runners["bfloat16"] = load_predictor(name, backend="bfloat16").runner
         with torch.inference_mode():
             runs = timed_alternately(
                 {label: functools.partial(runner, long_batch.token_ids, long_batch.lengths)
-                 for label, runner in (("eager", eager.model), ("fast", fast.runner))},
+                 for label, runner in runners.items()},
                 repeats=3 if quick else 15, warmup=2)
         for label, seconds in runs.items():
             row[f"long_batch_{label}_roofline_fraction"] = flops / min(seconds) / 1e9 / peak
         rows.append(row)
         print(f"inference {name} ({fast.backend}): 30 tokens p50 {row['predictor_30']['p50_ms']:.3f} ms "
               f"(model {row['model_30']['p50_ms']:.3f}, eager {row['eager_model_30']['p50_ms']:.3f}); "
-              f"long batch {roofline_pair(row)} of peak (ONNX Runtime / PyTorch)", flush=True)
+              f"long batch {roofline_pair(row)} of peak (ONNX Runtime / PyTorch"
+              f"{' / bfloat16' if 'bfloat16' in runners else ''})", flush=True)
     return rows
 
 
@@ -439,7 +445,8 @@ def batch_scoring_pair(row: dict[str, Any]) -> str:
 
 def roofline_pair(row: dict[str, Any]) -> str:
     fast, eager = row["long_batch_fast_roofline_fraction"], row["long_batch_eager_roofline_fraction"]
-    return f"{fast:.0%} / {eager:.0%}" if fast else "—"
+    mixed = row.get("long_batch_bfloat16_roofline_fraction")
+    return (f"{fast:.0%} / {eager:.0%}" + (f" / {mixed:.0%}" if mixed else "")) if fast else "—"
 
 
 def bfloat16_cell(row: dict[str, Any], share_format: str) -> str:
@@ -506,7 +513,9 @@ def markdown(report: dict[str, Any]) -> str:
                   "| model | backend | predictor, 30 tokens | model only, 30 | eager PyTorch, 30 "
                   "| predictor, 300 tokens | eager PyTorch, 300 | texts/s (1,000 texts) | eager texts/s "
                   "| 1,000 tokenised texts in batches of 64, texts/s (ONNX Runtime / PyTorch) "
-                  "| 256 long texts in one batch, share of peak (ONNX Runtime / PyTorch) |",
+                  "| 256 long texts in one batch, share of the fp32 peak (ONNX Runtime / PyTorch"
+                  + (" / PyTorch in bfloat16" if any("long_batch_bfloat16_roofline_fraction" in row
+                                                     for row in report["inference"]) else "") + ") |",
                   "|---|---|---|---|---|---|---|---|---|---|---|"]
         for row in report["inference"]:
             def pair(key: str) -> str:

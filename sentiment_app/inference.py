@@ -52,6 +52,10 @@ def model_device(model) -> torch.device:
     return first.device if first is not None else torch.device("cpu")
 
 
+class BackendError(ValueError):
+    """A backend asked for that this machine or this model cannot use."""
+
+
 class EmptyTextError(ValueError):
     """Raised for texts with nothing to classify (empty, or whitespace and controls only)."""
 
@@ -99,7 +103,7 @@ def available_models(directory: Path | None = None) -> list[str]:
     )
 
 
-BACKENDS = ("auto", "torch", "onnx")
+BACKENDS = ("auto", "torch", "onnx", "bfloat16")
 # ONNX Runtime wins on a few texts at a time (less overhead per call) for every model, and on
 # batches for every model but the Elman RNN, whose ONNX Runtime kernel scores batches slower than
 # PyTorch's (benchmarks/run.py, column "1,000 tokenised texts in batches of 64"): calls of more
@@ -114,6 +118,8 @@ class Predictor:
     backend "torch" runs eager PyTorch; "onnx" runs ONNX Runtime on a graph exported from the same
     weights; "auto" (the default) uses ONNX Runtime where it is installed and the model's
     metrics.json records that it agreed with PyTorch on the test split, else PyTorch.
+    "bfloat16" (never chosen by "auto") runs PyTorch in bfloat16 for bulk scoring: allowed on
+    hardware that multiplies in bfloat16 and where metrics.json records that it agreed too.
     """
 
     def __init__(self, loaded: LoadedModel, batch_size: int = DEFAULT_BATCH_SIZE,
@@ -129,6 +135,8 @@ class Predictor:
         self.batch_size = batch_size
         if backend == "onnx" or (backend == "auto" and self.onnx_verified):
             self.use_onnx()
+        elif backend == "bfloat16":
+            self.use_bfloat16()
 
     @property
     def onnx_verified(self) -> bool:
@@ -142,6 +150,23 @@ class Predictor:
 
         self.runner = OnnxClassifier(self.model)
         self.backend = "onnx"
+
+    def use_bfloat16(self) -> None:
+        from sentiment_app.bfloat16_backend import Bfloat16Classifier, bfloat16_native
+
+        if not bfloat16_native():
+            raise BackendError("the bfloat16 backend needs a CPU that multiplies in bfloat16 "
+                               "(AVX512-BF16 or AMX), and this one does not: use the default backend")
+        check = self.metrics.get("bfloat16") or {}
+        if not check.get("passed"):
+            found = ("records no bfloat16 check" if not check else
+                     f"records a failed bfloat16 check ({check['label_agreement']:.2%} of labels agree, "
+                     f"probabilities differ by up to {check['max_probability_difference']:.3f})")
+            raise BackendError(f"{self.loaded.directory}: metrics.json {found}, so bfloat16 scores "
+                               "are not known to match float32 ones; run `python -m "
+                               "training.verify_backends DIR` to measure it")
+        self.runner = Bfloat16Classifier(self.model)
+        self.backend = "bfloat16"
 
     @property
     def name(self) -> str:
@@ -173,7 +198,8 @@ class Predictor:
         """What to run `num_texts` texts through: the runner (ONNX Runtime when in use), except
         for many texts through a cell that PyTorch scores faster in batches."""
         config = self.loaded.config.model
-        torch_batches = config.architecture == "recurrent" and config.cell in TORCH_BATCH_CELLS
+        torch_batches = (self.backend == "onnx" and config.architecture == "recurrent"
+                         and config.cell in TORCH_BATCH_CELLS)
         return self.model if torch_batches and num_texts > ONNX_MAX_TEXTS else self.runner
 
     def predict_or_skip(self, texts: Sequence[str]) -> list[Prediction | None]:

@@ -19,10 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from sentiment_app.backend_agreement import compare_backends
 from sentiment_app.tokenization import EncodedBatch
-
-MIN_LABEL_AGREEMENT = 0.995
-MAX_PROBABILITY_DIFFERENCE = 0.02
 
 
 def onnxruntime_available() -> bool:
@@ -122,15 +120,6 @@ def onnx_bytes(model: torch.nn.Module) -> bytes:
                           "logits": {0: "batch"}},
         )
     return buffer.getvalue()
-
-
-def compare_backends(reference: np.ndarray, candidate: np.ndarray) -> dict[str, Any]:
-    """Label agreement and largest probability difference of two (texts, labels) arrays."""
-    agreement = float((reference.argmax(axis=1) == candidate.argmax(axis=1)).mean()) if len(reference) else 1.0
-    difference = float(np.abs(reference - candidate).max()) if len(reference) else 0.0
-    return {"label_agreement": agreement, "max_probability_difference": difference,
-            "passed": agreement >= MIN_LABEL_AGREEMENT and difference <= MAX_PROBABILITY_DIFFERENCE,
-            "texts": int(len(reference))}
 
 
 def verify_backend(model: torch.nn.Module, id_lists: Sequence[Sequence[int]], padding_id: int) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from sentiment_app.atomic import atomic_write_text
 from sentiment_app.checkpoint import ModelLoadError
-from sentiment_app.inference import Predictor, load_predictor
+from sentiment_app.inference import BACKENDS, BackendError, Predictor, load_predictor
 from sentiment_app.textio import InputFileError, decode_utf8, lines_to_texts, read_texts
 
 CHUNK = 1024  # texts scored per call, so memory stays flat on large inputs
@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output .jsonl file, written atomically (default: standard output)")
     parser.add_argument("--text-column", default="text", help="text column of a CSV/JSONL input")
     parser.add_argument("--batch-size", type=int, default=64, help="texts per model call")
+    parser.add_argument("--backend", choices=BACKENDS, default="auto",
+                        help="auto (default): ONNX Runtime where the model passed its check, else "
+                             "PyTorch; torch; onnx; bfloat16: PyTorch in bfloat16, about 1.5x the "
+                             "rate on long texts, on CPUs with AVX512-BF16 or AMX and for models "
+                             "whose check passed (python -m training.verify_backends)")
     return parser
 
 
@@ -73,9 +78,9 @@ def write_records(records: Iterator[dict[str, Any]], stream: TextIO) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        predictor = load_predictor(args.model, batch_size=args.batch_size)
+        predictor = load_predictor(args.model, batch_size=args.batch_size, backend=args.backend)
         texts = read_texts(args.input, args.text_column) if args.input else read_stdin()
-    except (ModelLoadError, InputFileError) as error:
+    except (ModelLoadError, InputFileError, BackendError) as error:
         print(f"sentiment-predict: error: {error}", file=sys.stderr)
         return 2
     records = score(predictor, texts)

@@ -10,7 +10,8 @@ import pytest
 
 from sentiment_app.inference import (DEFAULT_MODELS_DIR, available_models, batched_probabilities,
                                      load_predictor)
-from sentiment_app.onnx_backend import MAX_PROBABILITY_DIFFERENCE, MIN_LABEL_AGREEMENT, compare_backends
+from sentiment_app.backend_agreement import MAX_PROBABILITY_DIFFERENCE, MIN_LABEL_AGREEMENT, compare_backends
+from sentiment_app.bfloat16_backend import bfloat16_native, verify_bfloat16
 from sentiment_app.service import directory_size
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,6 +71,18 @@ def test_onnx_backend_agrees_with_pytorch_on_the_test_split(name, rt_test_split)
     assert result["label_agreement"] >= MIN_LABEL_AGREEMENT
     assert result["max_probability_difference"] <= MAX_PROBABILITY_DIFFERENCE
     assert load_predictor(name).backend == "onnx"  # "auto" picks it: verified in metrics.json
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not bfloat16_native(), reason="this CPU has no bfloat16 arithmetic")
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_recorded_bfloat16_check_is_what_the_test_split_gives(name, rt_test_split):
+    """The opt-in bfloat16 backend's check in metrics.json, measured again (texts scored in the
+    same length-sorted batches give the same bfloat16 rounding)."""
+    mixed = load_predictor(name, backend="bfloat16")
+    ids = [row for row in mixed.encode(rt_test_split.test["text"])[0] if row]
+    result = verify_bfloat16(mixed.model, ids, mixed.encoder.padding_id)
+    assert result["passed"] and result == mixed.metrics["bfloat16"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -50,6 +50,15 @@ def onnx_line(onnx) -> str:
             "the predictor to use the faster ONNX backend.\n")
 
 
+def bfloat16_line(check) -> str:
+    if not check:
+        return ""
+    verdict = "passes" if check["passed"] else "fails"
+    return (f"\nbfloat16 scoring (opt-in, `backend=\"bfloat16\"`) against float32 PyTorch on the "
+            f"same texts: {check['label_agreement']:.2%} of labels agree, probabilities differ by at "
+            f"most {check['max_probability_difference']:.2g}; this {verdict} the same bar.\n")
+
+
 def behaviour_section(behaviour) -> str:
     if not behaviour:
         return ""
@@ -182,7 +191,7 @@ metrics: [accuracy, f1]
 {reference_line(metrics.get('reference'))}
 The test split was used once, after training; early stopping and model selection used the
 validation split only (best epoch: {metrics['best_epoch']}).
-{onnx_line(metrics.get('onnx'))}
+{onnx_line(metrics.get('onnx'))}{bfloat16_line(metrics.get('bfloat16'))}
 {behaviour_section(metrics.get('behavioural'))}
 Test confusion matrix (rows: true label, columns: predicted):
 

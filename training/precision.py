@@ -13,21 +13,13 @@ import contextlib
 
 import torch
 
+from sentiment_app.bfloat16_backend import bfloat16_native
+
 PRECISIONS = ("float32", "bfloat16")
 
 
 class PrecisionError(ValueError):
     """A precision that is unknown or that this device cannot run natively."""
-
-
-def bfloat16_native(device: torch.device) -> bool:
-    """Does `device` multiply in bfloat16 in hardware?"""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported(including_emulation=False)
-    if device.type == "cpu":  # torch's own CPUID probes (private, but what its autocast tests use)
-        return torch.backends.mkldnn.is_available() and (
-            torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-    return False
 
 
 def check_precision(precision: str, device: torch.device) -> None:

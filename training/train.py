@@ -27,7 +27,6 @@ from training.data import REGISTERED_DATASETS, DatasetError, SentimentSplits, lo
 from training.embeddings import (VECTOR_SOURCES, EmbeddingsError, WordVectors, initialise_embedding,
                                  load_vectors, minilm_tokenizer)
 from sentiment_app.inference import batched_probabilities
-from sentiment_app.onnx_backend import onnxruntime_available, verify_backend
 from training.behaviour import run_checks
 from training.compare import write_comparison
 from training.reference import ReferenceResult, tfidf_logistic_regression
@@ -36,6 +35,7 @@ from training.model_card import render_model_card
 from training.precision import PRECISIONS, PrecisionError, check_precision
 from training.resume import (ResumeError, checkpoint_dir, read_checkpoint, read_checkpoint_tokenizer,
                              remove_checkpoint, restore_trainer, save_checkpoint)
+from training.verify_backends import bfloat16_figures, onnx_figures
 from training.trainer import (EncodedSplit, Trainer, TrainerState, TrainingConfig, averaging_horizon,
                               encode_split, evaluate_split, process_group)
 from training.augment import AugmentSettings, swapped_texts, transfer_texts
@@ -440,14 +440,6 @@ def behavioural_figures(model, encoder: TextEncoder) -> dict[str, Any]:
     return run_checks(positive_probability)
 
 
-def onnx_figures(model, split: EncodedSplit, encoder: TextEncoder) -> dict[str, Any] | None:
-    """Does ONNX Runtime agree with eager PyTorch on the test split? The predictor uses the ONNX
-    backend only where this passed. None where onnxruntime is not installed."""
-    if not onnxruntime_available():
-        return None
-    return verify_backend(model, split.id_lists, encoder.padding_id)
-
-
 def pick_device(choice: str) -> torch.device:
     """cpu, cuda, or auto (cuda when available); under torchrun each process takes the GPU of
     its LOCAL_RANK."""
@@ -623,6 +615,7 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
     validation_report.pop("predictions")
     test_report = None if args.skip_test else test_figures(model, context.encoded("test"),
                                                           encoder.padding_id, labels)
+    test_ids = None if args.skip_test else context.encoded("test").id_lists
     config = ModelDirConfig(name=name, model=model_config, tokenizer=context.tokenizer_config,
                             weights_dtype=args.weights_dtype, embeddings=embeddings)
     metrics = {
@@ -646,7 +639,8 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
             "notes": context.splits.notes,
         },
         "behavioural": behavioural_figures(model, encoder),
-        "onnx": None if test_report is None else onnx_figures(model, context.encoded("test"), encoder),
+        "onnx": None if test_report is None else onnx_figures(model, test_ids, encoder.padding_id),
+        "bfloat16": None if test_report is None else bfloat16_figures(model, test_ids, encoder.padding_id),
         "reference": None if test_report is None else context.reference_figures(test_report),
         "library_versions": library_versions(),
         "command": context.command,
