@@ -48,8 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=64, help="texts per model call")
     parser.add_argument("--backend", choices=BACKENDS, default="auto",
                         help="auto (default): ONNX Runtime where the model passed its check, else "
-                             "PyTorch; torch; onnx; bfloat16: PyTorch in bfloat16, about 1.5x the "
-                             "rate on long texts, on CPUs with AVX512-BF16 or AMX and for models "
+                             "PyTorch; torch; onnx; bfloat16: PyTorch in bfloat16, about 1.3x ONNX "
+                             "Runtime's rate on long LSTM texts, on CPUs with AVX512-BF16 or AMX and for models "
                              "whose check passed (python -m training.verify_backends)")
     return parser
 

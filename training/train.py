@@ -136,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--precision", choices=PRECISIONS,
                        help="arithmetic of the training passes: bfloat16 runs the recurrent and "
                             "output layers in bfloat16 (mixed precision: weights, Adam and loss "
-                            "stay float32): about 1.3x faster on CPUs with AVX512-BF16 or AMX; "
+                            "stay float32): a BiLSTM epoch 1.2-1.4x faster on CPUs with AVX512-BF16 "
+                            "or AMX; "
                             "allowed on GPUs that support bfloat16 (speed there unmeasured); "
                             "refused elsewhere (default float32)")
     distil = parser.add_argument_group("distillation")
