@@ -40,23 +40,25 @@ def reference_line(reference) -> str:
             f"reference alone on {test['only_second_correct']}; p = {test['p_value']:.3g}.\n")
 
 
-def onnx_line(onnx) -> str:
-    if not onnx:
-        return ""
-    verdict = "passes" if onnx["passed"] else "fails"
-    return (f"\nONNX Runtime against eager PyTorch on the {onnx['texts']:,} test texts: "
-            f"{onnx['label_agreement']:.2%} of labels agree, probabilities differ by at most "
-            f"{onnx['max_probability_difference']:.2g}; this {verdict} the bar (99.5%, 0.02) for "
-            "the predictor to use the faster ONNX backend.\n")
-
-
-def bfloat16_line(check) -> str:
+def agreement_line(check, compared: str, bar: str) -> str:
+    """A faster backend's check against eager float32 PyTorch, in a sentence ("" if not run)."""
     if not check:
         return ""
     verdict = "passes" if check["passed"] else "fails"
-    return (f"\nbfloat16 scoring (opt-in, `backend=\"bfloat16\"`) against float32 PyTorch on the "
-            f"same texts: {check['label_agreement']:.2%} of labels agree, probabilities differ by at "
-            f"most {check['max_probability_difference']:.2g}; this {verdict} the same bar.\n")
+    return (f"\n{compared}: {check['label_agreement']:.2%} of labels agree, probabilities differ by "
+            f"at most {check['max_probability_difference']:.2g}; this {verdict} {bar}.\n")
+
+
+def onnx_line(onnx) -> str:
+    if not onnx:
+        return ""
+    return agreement_line(onnx, f"ONNX Runtime against eager PyTorch on the {onnx['texts']:,} test texts",
+                          "the bar (99.5%, 0.02) for the predictor to use the faster ONNX backend")
+
+
+def bfloat16_line(check) -> str:
+    return agreement_line(check, "bfloat16 scoring (opt-in, `backend=\"bfloat16\"`) against float32 "
+                          "PyTorch on the same texts", "the same bar")
 
 
 def behaviour_section(behaviour) -> str:
