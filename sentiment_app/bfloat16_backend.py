@@ -1,9 +1,9 @@
 """An opt-in bfloat16 backend for bulk scoring, behind the same predictor API: eager PyTorch under
 `torch.autocast`, so that the recurrent and output layers multiply in bfloat16 on hardware that
 does so natively (CPUs with AVX512-BF16 or AMX). A BiLSTM or LSTM batch of 256 long reviews then
-runs at about 1.6 times eager float32's rate (1.3 times ONNX Runtime's). The predictor uses it only when asked (`backend="bfloat16"`),
-on such hardware, and where the model's metrics.json records that it passed the same agreement
-bar as ONNX Runtime (`backend_agreement`)."""
+runs at about 1.6 times eager float32's rate (1.3 times ONNX Runtime's). The predictor uses it
+only when asked (`backend="bfloat16"`), on such hardware, and where the model's metrics.json
+records that it passed the same agreement bar as ONNX Runtime (`backend_agreement`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from sentiment_app.backend_agreement import compare_backends
+from sentiment_app.backend_agreement import agreement_with_eager
 
 
 def bfloat16_native(device: torch.device = torch.device("cpu")) -> bool:
@@ -43,8 +43,4 @@ class Bfloat16Classifier:
 
 def verify_bfloat16(model: torch.nn.Module, id_lists: Sequence[Sequence[int]], padding_id: int) -> dict[str, Any]:
     """Score `id_lists` with eager float32 PyTorch and in bfloat16, and compare them."""
-    from sentiment_app.inference import batched_probabilities
-
-    eager = batched_probabilities(model, id_lists, padding_id).numpy()
-    mixed = batched_probabilities(Bfloat16Classifier(model), id_lists, padding_id).numpy()
-    return compare_backends(eager, mixed)
+    return agreement_with_eager(model, Bfloat16Classifier(model), id_lists, padding_id)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sentiment_app.backend_agreement import compare_backends
+from sentiment_app.backend_agreement import agreement_with_eager
 from sentiment_app.tokenization import EncodedBatch
 
 
@@ -124,8 +124,4 @@ def onnx_bytes(model: torch.nn.Module) -> bytes:
 
 def verify_backend(model: torch.nn.Module, id_lists: Sequence[Sequence[int]], padding_id: int) -> dict[str, Any]:
     """Score `id_lists` with eager PyTorch and with ONNX Runtime and compare them."""
-    from sentiment_app.inference import batched_probabilities
-
-    eager = batched_probabilities(model, id_lists, padding_id).numpy()
-    exported = batched_probabilities(OnnxClassifier(model), id_lists, padding_id).numpy()
-    return compare_backends(eager, exported)
+    return agreement_with_eager(model, OnnxClassifier(model), id_lists, padding_id)

@@ -49,8 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", choices=BACKENDS, default="auto",
                         help="auto (default): ONNX Runtime where the model passed its check, else "
                              "PyTorch; torch; onnx; bfloat16: PyTorch in bfloat16, about 1.3x ONNX "
-                             "Runtime's rate on long LSTM texts, on CPUs with AVX512-BF16 or AMX and for models "
-                             "whose check passed (python -m training.verify_backends)")
+                             "Runtime's rate on long LSTM texts, on CPUs with AVX512-BF16 or AMX "
+                             "and for models whose check passed (python -m "
+                             "training.verify_backends)")
     return parser
 
 

@@ -35,7 +35,7 @@ from training.model_card import render_model_card
 from training.precision import PRECISIONS, PrecisionError, check_precision
 from training.resume import (ResumeError, checkpoint_dir, read_checkpoint, read_checkpoint_tokenizer,
                              remove_checkpoint, restore_trainer, save_checkpoint)
-from training.verify_backends import bfloat16_figures, onnx_figures
+from training.verify_backends import BACKEND_CHECKS
 from training.trainer import (EncodedSplit, Trainer, TrainerState, TrainingConfig, averaging_horizon,
                               encode_split, evaluate_split, process_group)
 from training.augment import AugmentSettings, swapped_texts, transfer_texts
@@ -616,7 +616,6 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
     validation_report.pop("predictions")
     test_report = None if args.skip_test else test_figures(model, context.encoded("test"),
                                                           encoder.padding_id, labels)
-    test_ids = None if args.skip_test else context.encoded("test").id_lists
     config = ModelDirConfig(name=name, model=model_config, tokenizer=context.tokenizer_config,
                             weights_dtype=args.weights_dtype, embeddings=embeddings)
     metrics = {
@@ -640,8 +639,10 @@ def train_one(name: str, out_dir: Path, context: RunContext) -> dict[str, Any]:
             "notes": context.splits.notes,
         },
         "behavioural": behavioural_figures(model, encoder),
-        "onnx": None if test_report is None else onnx_figures(model, test_ids, encoder.padding_id),
-        "bfloat16": None if test_report is None else bfloat16_figures(model, test_ids, encoder.padding_id),
+        # "onnx" and "bfloat16": do the faster backends agree with eager PyTorch on the test split?
+        **{backend: None if test_report is None
+           else check(model, context.encoded("test").id_lists, encoder.padding_id)
+           for backend, check in BACKEND_CHECKS.items()},
         "reference": None if test_report is None else context.reference_figures(test_report),
         "library_versions": library_versions(),
         "command": context.command,

@@ -36,7 +36,7 @@ def bfloat16_figures(model, id_lists: Sequence[Sequence[int]], padding_id: int) 
     return verify_bfloat16(model, id_lists, padding_id) if bfloat16_native() else None
 
 
-CHECKS = {"onnx": onnx_figures, "bfloat16": bfloat16_figures}
+BACKEND_CHECKS = {"onnx": onnx_figures, "bfloat16": bfloat16_figures}
 
 
 def verify_directory(directory: Path) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def verify_directory(directory: Path) -> dict[str, Any]:
                            "(a tuning run with --skip-test, or not written by sentiment-train)")
     test = encode_split(loaded.encoder, load_recorded_splits(metrics["dataset"]).test)
     results = {}
-    for backend, check in CHECKS.items():
+    for backend, check in BACKEND_CHECKS.items():
         figures = check(loaded.model, test.id_lists, loaded.encoder.padding_id)
         if figures is not None:
             results[backend] = metrics[backend] = figures
