@@ -1,7 +1,7 @@
 """Hugging Face Spaces entry point: the web app over the models shipped in assets/models/."""
 
-from sentiment_app.app_cli import create_demo
-from sentiment_app.ui import launch_options
+from sentiment_app.app.ui import launch_options
+from sentiment_app.cli.serve import create_demo
 
 demo = create_demo()
 

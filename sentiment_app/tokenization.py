@@ -125,6 +125,5 @@ def pad_batch(id_lists: Sequence[Sequence[int]], padding_id: int) -> EncodedBatc
     width = int(lengths.max()) if len(id_lists) else 0
     token_ids = np.full((len(id_lists), width), padding_id, dtype=np.int64)  # (batch, longest)
     real = np.arange(width)[None, :] < lengths[:, None]  # (batch, longest), row-major like the ids
-    token_ids[real] = np.fromiter(itertools.chain.from_iterable(id_lists), dtype=np.int64,
-                                  count=int(lengths.sum()))
+    token_ids[real] = np.fromiter(itertools.chain.from_iterable(id_lists), dtype=np.int64, count=int(lengths.sum()))
     return EncodedBatch(token_ids=torch.from_numpy(token_ids), lengths=torch.from_numpy(lengths))

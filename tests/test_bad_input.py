@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from sentiment_app import load_predictor
-from sentiment_app.handlers import ALL_MODELS, Handlers
-from sentiment_app.predict_cli import main as predict_main
-from sentiment_app.service import MAX_TEXT_CHARS, MAX_UPLOAD_ROWS, SentimentService
+from sentiment_app.app.handlers import ALL_MODELS, Handlers
+from sentiment_app.app.service import MAX_TEXT_CHARS, MAX_UPLOAD_ROWS, SentimentService
+from sentiment_app.cli.predict import main as predict_main
 
 ONE_MEGABYTE = "a wonderful film " * (1024 * 1024 // 17)
 ODD_TEXTS = {

@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sentiment_app.app_cli import build_parser
-from sentiment_app.handlers import ALL_MODELS, Handlers
-from sentiment_app.service import MAX_UPLOAD_BYTES, SentimentService
-from sentiment_app.ui import launch_options
+from sentiment_app.app.handlers import ALL_MODELS, Handlers
+from sentiment_app.app.service import MAX_UPLOAD_BYTES, SentimentService
+from sentiment_app.app.ui import launch_options
+from sentiment_app.cli.serve import build_parser
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +35,7 @@ def test_the_app_listens_on_loopback_only(trained_models):
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("GRADIO_SERVER")}
     env["PYTHONPATH"] = str(ROOT)
-    process = subprocess.Popen([sys.executable, "-m", "sentiment_app.app_cli", "--models-dir",
+    process = subprocess.Popen([sys.executable, "-m", "sentiment_app.cli.serve", "--models-dir",
                                 str(trained_models), "--port", str(port)], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

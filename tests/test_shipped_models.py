@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from sentiment_app.inference import (DEFAULT_MODELS_DIR, available_models, batched_probabilities,
-                                     load_predictor)
-from sentiment_app.backend_agreement import MAX_PROBABILITY_DIFFERENCE, MIN_LABEL_AGREEMENT, compare_backends
-from sentiment_app.bfloat16_backend import bfloat16_native, verify_bfloat16
-from sentiment_app.service import directory_size
+from sentiment_app.app.service import directory_size
+from sentiment_app.inference.backends.agreement import MAX_PROBABILITY_DIFFERENCE, MIN_LABEL_AGREEMENT, compare_backends
+from sentiment_app.inference.backends.bfloat16 import bfloat16_native
+from sentiment_app.inference.batched import batched_probabilities
+from sentiment_app.inference.predictor import available_models, load_predictor
+from sentiment_app.paths import DEFAULT_MODELS_DIR
+from training.evaluation.verify_backends import bfloat16_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ["simple-rnn", "lstm", "bilstm", "gru", "bag-of-embeddings"]
@@ -39,7 +41,7 @@ def test_shipped_model_is_complete_small_and_documented(name):
 
 @pytest.fixture(scope="module")
 def rt_test_split():
-    from training.data import load_rt_snippets
+    from training.data.sources import load_rt_snippets
 
     return load_rt_snippets(seed=metrics_of("bilstm")["dataset"]["split_seed"])
 
@@ -50,7 +52,7 @@ def test_the_data_split_is_reproduced_exactly(rt_test_split):
 
 def test_the_shipped_comparison_table_is_that_of_the_shipped_models(tmp_path):
     """comparison.{json,md} rebuilt from the five metrics.json files equal the committed ones."""
-    from training.compare import read_results, test_labels, write_comparison
+    from training.evaluation.compare import read_results, test_labels, write_comparison
 
     results = read_results(DEFAULT_MODELS_DIR)
     results = {name: results[name] for name in SHIPPED}
@@ -81,7 +83,7 @@ def test_the_recorded_bfloat16_check_is_what_the_test_split_gives(name, rt_test_
     same length-sorted batches give the same bfloat16 rounding)."""
     mixed = load_predictor(name, backend="bfloat16")
     ids = [row for row in mixed.encode(rt_test_split.test["text"])[0] if row]
-    result = verify_bfloat16(mixed.model, ids, mixed.encoder.padding_id)
+    result = bfloat16_figures(mixed.model, ids, mixed.encoder.padding_id)
     assert result["passed"] and result == mixed.metrics["bfloat16"]
 
 

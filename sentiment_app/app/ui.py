@@ -1,0 +1,255 @@
+"""The Gradio page: components and their wiring only. The work happens in `handlers.py`."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from sentiment_app.app.handlers import ALL_MODELS, NO_LABEL_COLUMN, Handlers, upload_path
+from sentiment_app.app.plots import confusion_matrices_figure
+from sentiment_app.app.service import INSIDE_MAX_CHARS, MAX_TEXT_CHARS, MAX_UPLOAD_ROWS, SentimentService
+from sentiment_app.paths import ASSETS_DIR
+
+TITLE = "Recurrent Sentiment Lab"
+EXAMPLES = [
+    "A gripping, beautifully acted film that stays with you long after the credits.",
+    "The plot is thin, the jokes fall flat and the two hours feel like four.",
+    "Not bad at all: a smart, funny script and a cast that clearly enjoys it.",
+    "The trailer promised a thriller, but the film is a slow, muddled bore.",
+    "I expected to hate it, but it won me over completely.",
+    "It's not that the movie is terrible; it's that it is never more than okay.",
+    "Visually stunning, yet emotionally hollow.",
+]
+# Wait until typing pauses before asking the server (the latest input wins: queued calls
+# collapse into one with trigger_mode="always_last").
+DEBOUNCE_JS = "async (...args) => { await new Promise(r => setTimeout(r, 250)); return args; }"
+CSS = """
+.gradio-container { max-width: 1180px !important; margin: auto; }
+#status p { margin: 0.2em 0; }
+.attributions { font-size: 1.1rem; line-height: 2.1; padding: 0.6rem 0.8rem;
+                border: 1px solid var(--border-color-primary); border-radius: 8px; }
+.attributions .attribution { padding: 0.15em 0.25em; border-radius: 4px; }
+.attribution-legend { display: flex; gap: 0.6rem; margin-top: 0.4rem; font-size: 0.8rem; }
+.attribution-legend span { color: white; padding: 0.1em 0.5em; border-radius: 4px; }
+footer { display: none !important; }
+"""
+LONG_RANGE_PLOT = ASSETS_DIR / "long_range.png"
+INSIDE_EXAMPLE = (
+    "The first half drags and the dialogue is clumsy, but the final act is so moving that I left the theatre smiling."
+)
+INSIDE_INTRO = """A SimpleRNN squeezes everything it has read into one hidden state,
+h_t = tanh(W_h x_t + U_h h_{t-1} + b_h); the gradient that trains it is multiplied by U_h and
+tanh' at every step back in time, so it tends to shrink (vanish) or grow (explode) exponentially
+with distance. An LSTM adds a cell state c_t = f_t * c_{t-1} + i_t * g_t: where the **forget
+gate** f_t stays near 1, information and gradient pass through unchanged. Below: the gates of the
+chosen model on your sentence, and how strongly each model's loss reaches back to each word. The
+shipped SimpleRNN, LSTM and BiLSTM read the maximum of each unit over the text, a shortcut that
+lets the gradient reach every word directly; the experiment at the bottom reads only the final
+state and stretches the distance, which is where the gradient vanishes."""
+LONG_RANGE_INTRO = """#### The long-range experiment
+A synthetic task: the label is set by the first token, followed by N random distractors, and the
+network reads only its final state. `sentiment long-range` reproduces this plot."""
+QUEUE_SIZE = 64  # requests waiting at most; more are refused with "queue full"
+# Gradio keeps a copy of the page's config for every session it has seen (each API call is a
+# new session), 10,000 of them by default: about 0.4 MB each here. The app keeps no per-user
+# state, so a small bound keeps memory flat under load.
+SESSION_CAPACITY = 128
+CONCURRENCY = 2  # model calls at once: one per CPU core on the free Spaces hardware
+
+
+def header_markdown(service: SentimentService) -> str:
+    text = (
+        f"# {TITLE}\n"
+        "Sentiment of movie reviews (and other short texts) with recurrent networks: a "
+        f"SimpleRNN, an LSTM, a bidirectional LSTM and a GRU, beside a bag-of-embeddings "
+        f"baseline. Loaded: {', '.join(service.model_names)}."
+    )
+    if service.load_errors:
+        text += "\n\n> **Not loaded:** " + "; ".join(
+            f"`{name}` ({error})" for name, error in service.load_errors.items()
+        )
+    return text
+
+
+def build_demo(service: SentimentService) -> gr.Blocks:
+    handlers = Handlers(service)
+    models = service.model_names
+    with gr.Blocks(title=TITLE) as demo:
+        gr.Markdown(header_markdown(service))
+        with gr.Tabs():
+            with gr.Tab("Analyze", id="analyze"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        text = gr.Textbox(
+                            label="Review",
+                            lines=5,
+                            max_length=MAX_TEXT_CHARS,
+                            placeholder="Type or paste a review; results update as you type.",
+                            elem_id="analyze-text",
+                        )
+                        model = gr.Dropdown(models, value=service.default_model, label="Model", elem_id="analyze-model")
+                        gr.Examples(EXAMPLES, inputs=text, label="Try one (negation and contrast included)")
+                    with gr.Column(scale=2):
+                        label = gr.Label(label="Prediction", num_top_classes=2, elem_id="analyze-label")
+                        status = gr.Markdown(elem_id="status")
+                gr.Markdown("#### Which words drove the decision")
+                highlights = gr.HTML(elem_id="analyze-highlights")
+                analyze_inputs, analyze_outputs = [text, model], [label, highlights, status]
+                text.change(
+                    handlers.analyze,
+                    analyze_inputs,
+                    analyze_outputs,
+                    js=DEBOUNCE_JS,
+                    trigger_mode="always_last",
+                    show_progress="hidden",
+                    api_name="analyze_live",
+                    api_visibility="private",
+                )
+                model.change(
+                    handlers.analyze,
+                    analyze_inputs,
+                    analyze_outputs,
+                    show_progress="hidden",
+                    api_name="analyze_model",
+                    api_visibility="private",
+                )
+
+            with gr.Tab("Compare", id="compare"):
+                with gr.Row():
+                    compare_text = gr.Textbox(
+                        label="Review", lines=2, max_length=MAX_TEXT_CHARS, scale=4, value=EXAMPLES[2]
+                    )
+                    compare_button = gr.Button("Compare models", variant="primary", scale=1)
+                compare_table = gr.Dataframe(label="Every model on this text", interactive=False)
+                compare_notes = gr.Markdown()
+                for trigger in (compare_button.click, compare_text.submit):
+                    trigger(
+                        handlers.compare,
+                        compare_text,
+                        [compare_table, compare_notes],
+                        api_name="compare_table",
+                        api_visibility="private",
+                    )
+                gr.Markdown(
+                    "### Leaderboard\nFigures from each model's `metrics.json`, measured on the "
+                    "held-out test split of the data it was trained on. *Distilled*: trained "
+                    "on a fine-tuned transformer teacher's probabilities rather than the "
+                    "labels alone (see each model card)."
+                )
+                gr.Dataframe(handlers.leaderboard(), interactive=False, elem_id="leaderboard")
+                gr.LinePlot(
+                    handlers.validation_curves(),
+                    x="epoch",
+                    y="value",
+                    color="model",
+                    title="Validation accuracy by epoch (training curves)",
+                    y_title="accuracy",
+                    height=320,
+                )
+                gr.Plot(confusion_matrices_figure(service.confusion_matrices()), label="Test confusion matrices")
+
+            with gr.Tab("Batch", id="batch"):
+                gr.Markdown(
+                    f"Score a whole file: CSV, TSV, TXT (one text per line) or JSONL, up to "
+                    f"{MAX_UPLOAD_ROWS:,} rows. Add a label column (0/1 or negative/positive) "
+                    "to see each model's accuracy on it."
+                )
+                with gr.Row():
+                    upload = gr.File(
+                        label="File", file_types=[".csv", ".tsv", ".txt", ".jsonl", ".json"], elem_id="batch-file"
+                    )
+                    with gr.Column():
+                        # custom values allowed: the columns are checked server-side, and a
+                        # session evicted from Gradio's state holder forgets updated choices
+                        text_column = gr.Dropdown(
+                            [], label="Text column", allow_custom_value=True, elem_id="batch-text-column"
+                        )
+                        label_column = gr.Dropdown(
+                            [NO_LABEL_COLUMN],
+                            value=NO_LABEL_COLUMN,
+                            allow_custom_value=True,
+                            label="Label column (optional)",
+                        )
+                        batch_model = gr.Dropdown([ALL_MODELS, *models], value=ALL_MODELS, label="Models")
+                        score_button = gr.Button("Score file", variant="primary", elem_id="batch-score")
+                upload_info = gr.Markdown()
+                result_file = gr.File(label="Scored file (CSV)", elem_id="batch-result")
+                batch_notes = gr.Markdown()
+                accuracy_table = gr.Dataframe(label="Accuracy on the file's labels", interactive=False)
+                preview = gr.Dataframe(label="Preview (first 20 rows)", interactive=False)
+
+                def on_upload(file):
+                    columns, text_guess, label_guess, message = handlers.inspect_upload(upload_path(file))
+                    return (
+                        gr.Dropdown(choices=columns, value=text_guess),
+                        gr.Dropdown(choices=[NO_LABEL_COLUMN, *columns], value=label_guess or NO_LABEL_COLUMN),
+                        message,
+                    )
+
+                def on_score(file, text_column_value, label_column_value, model_value, progress=gr.Progress()):
+                    return handlers.score_file(
+                        upload_path(file), text_column_value, label_column_value, model_value, progress=progress
+                    )
+
+                upload.change(on_upload, upload, [text_column, label_column, upload_info], api_visibility="private")
+                score_button.click(
+                    on_score,
+                    [upload, text_column, label_column, batch_model],
+                    [result_file, preview, accuracy_table, batch_notes],
+                    api_visibility="private",
+                    concurrency_limit=1,
+                )
+
+            with gr.Tab("Inside the network", id="inside"):
+                gr.Markdown(INSIDE_INTRO)
+                recurrent = [name for name in models if name != "bag-of-embeddings"] or models
+                with gr.Row():
+                    inside_text = gr.Textbox(
+                        label="Text",
+                        value=INSIDE_EXAMPLE,
+                        lines=2,
+                        scale=4,
+                        max_length=INSIDE_MAX_CHARS,
+                        elem_id="inside-text",
+                    )
+                    with gr.Column(scale=1):
+                        inside_model = gr.Dropdown(models, value=recurrent[0], label="Model")
+                        direction = gr.Radio(
+                            ["left to right", "right to left"],
+                            value="left to right",
+                            label="Direction (bidirectional models)",
+                        )
+                        inside_button = gr.Button("Look inside", variant="primary", elem_id="inside-run")
+                inside_notes = gr.Markdown()
+                gates_plot = gr.Plot(label="Gates and states per token", elem_id="inside-gates")
+                gradient_plot = gr.Plot(label="Gradient flow through time (every model)", elem_id="inside-gradients")
+                inside_inputs = [inside_text, inside_model, direction]
+                inside_outputs = [gates_plot, gradient_plot, inside_notes]
+                for trigger in (inside_button.click, inside_model.change, direction.change):
+                    trigger(handlers.inside, inside_inputs, inside_outputs, api_visibility="private")
+                inside_text.submit(handlers.inside, inside_inputs, inside_outputs, api_visibility="private")
+                if LONG_RANGE_PLOT.is_file():
+                    gr.Markdown(LONG_RANGE_INTRO)
+                    gr.Image(
+                        str(LONG_RANGE_PLOT),
+                        label="Accuracy against distance (synthetic task)",
+                        show_label=True,
+                        buttons=[],
+                        elem_id="long-range",
+                    )
+
+        gr.api(handlers.api_predict, api_name="predict")
+        gr.api(handlers.api_compare, api_name="compare")
+        gr.api(handlers.api_models, api_name="models")
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+    return demo
+
+
+def launch_options() -> dict:
+    """Settings passed to `demo.launch()`: look, limits and safe defaults."""
+    return {
+        "theme": gr.themes.Soft(primary_hue="indigo"),
+        "css": CSS,
+        "max_file_size": "25mb",
+        "show_error": False,
+        "state_session_capacity": SESSION_CAPACITY,
+    }

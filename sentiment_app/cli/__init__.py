@@ -1,0 +1,1 @@
+"""The `sentiment` command and its subcommands."""

@@ -1,0 +1,68 @@
+"""`sentiment serve`: serve the web app on the shipped models (or a directory of your own)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from sentiment_app.storage.model_dir import ModelLoadError
+
+EPILOG = """The app binds to 127.0.0.1 unless --host (or GRADIO_SERVER_NAME) says otherwise, and
+creates no public share link unless --share is given.
+
+examples:
+  sentiment serve                          # http://127.0.0.1:7860
+  sentiment serve --models-dir runs/all    # serve the models you trained
+  sentiment serve --models-dir runs/bilstm # or one model directory
+  sentiment serve --host 0.0.0.0 --port 8080
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sentiment serve",
+        description="Serve the sentiment web app.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default=None, help="address to bind (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT or 7860)")
+    parser.add_argument("--share", action="store_true", help="also create a public gradio.live link")
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
+        default=None,
+        help="a directory of model directories, or one model directory (default: assets/models)",
+    )
+    return parser
+
+
+def create_demo(models_dir: Path | None = None):
+    """The app over every model that loads from `models_dir`; logs the ones that do not."""
+    from sentiment_app.app.service import SentimentService
+    from sentiment_app.app.ui import build_demo
+
+    service = SentimentService.from_directory(models_dir)
+    for name, error in service.load_errors.items():
+        logging.getLogger("sentiment_app").warning("model %s not loaded: %s", name, error)
+    return build_demo(service)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        demo = create_demo(args.models_dir)
+    except ModelLoadError as error:
+        print(f"sentiment serve: error: {error}", file=sys.stderr)
+        return 2
+    from sentiment_app.app.ui import launch_options
+
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_options())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

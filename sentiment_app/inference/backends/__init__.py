@@ -1,0 +1,1 @@
+"""What runs a model besides eager PyTorch: ONNX Runtime and bfloat16, and the bar they must pass."""

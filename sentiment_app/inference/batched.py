@@ -1,0 +1,41 @@
+"""Batched scoring of tokenised texts: the one loop every backend and the trainer run texts through."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from sentiment_app.tokenization import pad_batch
+
+DEFAULT_BATCH_SIZE = 64
+
+
+@torch.inference_mode()
+def batched_probabilities(
+    model: torch.nn.Module, id_lists: Sequence[Sequence[int]], padding_id: int, batch_size: int = DEFAULT_BATCH_SIZE
+) -> torch.Tensor:
+    """Softmax outputs (num_texts, num_labels) in input order. Texts of similar length are
+    batched together, so that little time goes into padding (which never changes a result)."""
+    order = sorted(range(len(id_lists)), key=lambda index: len(id_lists[index]))
+    result = torch.empty(len(id_lists), len(model.config.labels))
+    chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    batches = (pad_batch([id_lists[index] for index in chunk], padding_id) for chunk in chunks)
+    if hasattr(model, "score_batches"):  # ONNX Runtime: batches shared out over the cores
+        scored = model.score_batches(batches)
+    else:
+        device = model_device(model)
+        scored = (model(batch.token_ids.to(device), batch.lengths.to(device)) for batch in batches)
+    # no torch work while ONNX Runtime's threads run: idle torch threads would spin and take
+    # their cores; the softmax is one op at the end
+    logits = [batch_logits.float().cpu() for batch_logits in scored]  # each (chunk, labels)
+    if logits:
+        result[order] = torch.softmax(torch.cat(logits), dim=-1)
+    return result
+
+
+def model_device(model) -> torch.device:
+    """Where a torch module's weights live (CPU for anything else, such as the ONNX runner)."""
+    parameters = getattr(model, "parameters", None)
+    first = next(parameters(), None) if callable(parameters) else None
+    return first.device if first is not None else torch.device("cpu")

@@ -1,0 +1,1 @@
+"""Files on disk: model directories, atomic writes, and the text files users hand in."""

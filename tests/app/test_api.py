@@ -1,0 +1,68 @@
+"""The launched app, driven through gradio_client on every named endpoint."""
+
+from __future__ import annotations
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+from sentiment_app.app.service import MAX_TEXT_CHARS, SentimentService
+from sentiment_app.app.ui import build_demo, launch_options
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.slow
+
+
+
+@pytest.fixture(scope="module")
+def app_url(trained_models):
+    demo = build_demo(SentimentService.from_directory(trained_models))
+    options = launch_options()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),
+                quiet=True, **options)
+    yield demo.local_url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return Client(app_url, verbose=False)
+
+
+def test_the_named_endpoints_are_listed(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/predict", "/compare", "/models"} <= set(endpoints)
+
+
+def test_predict_with_the_default_and_a_named_model(client):
+    result = client.predict("the film is wonderful", "", api_name="/predict")
+    assert result["model"] == "bilstm" and result["label"] == "positive"
+    assert abs(sum(result["probabilities"].values()) - 1) < 1e-6
+    named = client.predict("this movie is dreadful", "gru", api_name="/predict")
+    assert named["model"] == "gru" and named["label"] == "negative"
+
+
+def test_compare_scores_every_model(client):
+    result = client.predict("the cast is charming", api_name="/compare")
+    assert [r["model"] for r in result["results"]] == ["bilstm", "lstm", "gru", "simple-rnn", "bag-of-embeddings"]
+    assert isinstance(result["agree"], bool)
+
+
+def test_models_endpoint_reports_the_leaderboard(client):
+    result = client.predict(api_name="/models")
+    assert len(result["models"]) == 5 and result["failed_to_load"] == {}
+
+
+def test_empty_text_is_a_clear_error(client):
+    with pytest.raises(AppError, match="empty"):
+        client.predict("   ", "", api_name="/predict")
+
+
+def test_unknown_model_is_a_clear_error(client):
+    with pytest.raises(AppError, match="Unknown model"):
+        client.predict("good", "transformer", api_name="/predict")
+
+
+def test_the_server_caps_long_texts_for_api_callers(client):
+    result = client.predict("wonderful " * (MAX_TEXT_CHARS // 5), "", api_name="/predict")
+    assert any("cut" in note for note in result["notes"])

@@ -1,0 +1,1 @@
+"""Where training texts come from: dataset sources, data shipped in wheels, pretrained vectors."""

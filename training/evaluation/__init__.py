@@ -1,0 +1,1 @@
+"""Measuring trained models: metrics, significance, behavioural checks, calibration, the reference, backend checks."""
