@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from benchmarks.run import timed_alternately
-from sentiment_app.models import masked_pool, valid_mask
+from sentiment_app.models.classifiers import masked_pool, valid_mask
 
 
 def torch_reference(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -26,10 +26,12 @@ def torch_reference(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 def fastest_milliseconds(functions: dict[str, Callable[[], object]], rounds: int, calls: int = 20) -> dict[str, float]:
     """Milliseconds per call of each function: in turn, `calls` calls a round, fastest round kept."""
+
     def repeated(function: Callable[[], object]) -> Callable[[], None]:
         def run() -> None:
             for _ in range(calls):
                 function()
+
         return run
 
     rounds_seconds = timed_alternately({name: repeated(f) for name, f in functions.items()}, rounds, warmup=0)
@@ -37,8 +39,9 @@ def fastest_milliseconds(functions: dict[str, Callable[[], object]], rounds: int
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.pooling", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.pooling", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--time", type=int, default=26, help="padded length of the batch")
     parser.add_argument("--hidden", type=int, default=128)
@@ -58,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             leaf = states.detach().requires_grad_(True)
             pool(leaf, mask).backward(upstream)
             return leaf.grad
+
         return run
 
     ours = forward_and_backward(lambda leaf, m: masked_pool(leaf, m, "max"))
@@ -66,9 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         print("the gradients differ", file=sys.stderr)
         return 1
     times = fastest_milliseconds({"ours": ours, "torch": reference}, args.rounds)
-    print(f"max pooling, forward and backward, batch {args.batch} x time {args.time} x {args.hidden}: "
-          f"ours {times['ours']:.3f} ms, masked_fill + max(dim) {times['torch']:.3f} ms "
-          f"({times['torch'] / times['ours']:.1f}x)")
+    print(
+        f"max pooling, forward and backward, batch {args.batch} x time {args.time} x {args.hidden}: "
+        f"ours {times['ours']:.3f} ms, masked_fill + max(dim) {times['torch']:.3f} ms "
+        f"({times['torch'] / times['ours']:.1f}x)"
+    )
     return 0
 
 

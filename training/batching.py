@@ -21,8 +21,9 @@ import torch
 from sentiment_app.tokenization import EncodedBatch, pad_batch
 
 
-def epoch_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int,
-                  pool_batches: int = 50) -> list[np.ndarray]:
+def epoch_batches(
+    lengths: Sequence[int], batch_size: int, seed: int, epoch: int, pool_batches: int = 50
+) -> list[np.ndarray]:
     """Row indices of each batch for one epoch."""
     rng = np.random.default_rng([seed, epoch])
     lengths = np.asarray(lengths)
@@ -53,8 +54,9 @@ class PaddedIds:
         return EncodedBatch(token_ids=self.token_ids[index, :width], lengths=lengths)
 
 
-def iterate_batches(padded: PaddedIds, labels: Sequence[int], batch_indices: list[np.ndarray]
-                    ) -> Iterator[tuple[EncodedBatch, np.ndarray, np.ndarray]]:
+def iterate_batches(
+    padded: PaddedIds, labels: Sequence[int], batch_indices: list[np.ndarray]
+) -> Iterator[tuple[EncodedBatch, np.ndarray, np.ndarray]]:
     """Padded batches, their labels and their row indices, in the given order."""
     labels = np.asarray(labels)
     for rows in batch_indices:

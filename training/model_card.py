@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sentiment_app.config import ModelDirConfig
-from training.neighbours import NEIGHBOUR_COUNT
+from training.distill.neighbours import NEIGHBOUR_COUNT
 from training.trainer import averaging_horizon
 
 CELL_NAMES = {"rnn": "Elman RNN (SimpleRNN)", "lstm": "LSTM", "gru": "GRU"}
@@ -14,16 +14,22 @@ CELL_NAMES = {"rnn": "Elman RNN (SimpleRNN)", "lstm": "LSTM", "gru": "GRU"}
 def describe_architecture(config: ModelDirConfig) -> str:
     model = config.model
     if model.architecture == "bag-of-embeddings":
-        return (f"Bag of embeddings: {model.embedding_dim}-dim token embeddings, {model.pooling} "
-                f"over the text (word order ignored), a {model.hidden_dim}-unit ReLU layer, "
-                f"then {len(model.labels)} logits.")
+        return (
+            f"Bag of embeddings: {model.embedding_dim}-dim token embeddings, {model.pooling} "
+            f"over the text (word order ignored), a {model.hidden_dim}-unit ReLU layer, "
+            f"then {len(model.labels)} logits."
+        )
     direction = "bidirectional" if model.bidirectional else "left-to-right"
-    pooled = {"last": "the final hidden state of each direction",
-              "max": "the element-wise max of the hidden states over the text",
-              "mean": "the mean of the hidden states over the text"}[model.pooling]
-    return (f"{CELL_NAMES[model.cell]}, {direction}, {model.num_layers} layer(s) of "
-            f"{model.hidden_dim} units per direction over {model.embedding_dim}-dim embeddings; "
-            f"the classifier reads {pooled}. Dropout {model.dropout}.")
+    pooled = {
+        "last": "the final hidden state of each direction",
+        "max": "the element-wise max of the hidden states over the text",
+        "mean": "the mean of the hidden states over the text",
+    }[model.pooling]
+    return (
+        f"{CELL_NAMES[model.cell]}, {direction}, {model.num_layers} layer(s) of "
+        f"{model.hidden_dim} units per direction over {model.embedding_dim}-dim embeddings; "
+        f"the classifier reads {pooled}. Dropout {model.dropout}."
+    )
 
 
 def interval(values) -> str:
@@ -34,10 +40,12 @@ def reference_line(reference) -> str:
     if not reference:
         return ""
     test = reference["mcnemar_model_vs_reference"]
-    return (f"| TF-IDF + logistic regression (same split) | | {reference['test_accuracy']:.4f} "
-            f"| {interval(reference['accuracy_ci95'])} | |\n\nMcNemar's exact test against that "
-            f"reference: this model alone right on {test['only_first_correct']} test texts, the "
-            f"reference alone on {test['only_second_correct']}; p = {test['p_value']:.3g}.\n")
+    return (
+        f"| TF-IDF + logistic regression (same split) | | {reference['test_accuracy']:.4f} "
+        f"| {interval(reference['accuracy_ci95'])} | |\n\nMcNemar's exact test against that "
+        f"reference: this model alone right on {test['only_first_correct']} test texts, the "
+        f"reference alone on {test['only_second_correct']}; p = {test['p_value']:.3g}.\n"
+    )
 
 
 def agreement_line(check, compared: str, bar: str) -> str:
@@ -45,30 +53,41 @@ def agreement_line(check, compared: str, bar: str) -> str:
     if not check:
         return ""
     verdict = "passes" if check["passed"] else "fails"
-    return (f"\n{compared}: {check['label_agreement']:.2%} of labels agree, probabilities differ by "
-            f"at most {check['max_probability_difference']:.2g}; this {verdict} {bar}.\n")
+    return (
+        f"\n{compared}: {check['label_agreement']:.2%} of labels agree, probabilities differ by "
+        f"at most {check['max_probability_difference']:.2g}; this {verdict} {bar}.\n"
+    )
 
 
 def onnx_line(onnx) -> str:
     if not onnx:
         return ""
-    return agreement_line(onnx, f"ONNX Runtime against eager PyTorch on the {onnx['texts']:,} test texts",
-                          "the bar (99.5%, 0.02) for the predictor to use the faster ONNX backend")
+    return agreement_line(
+        onnx,
+        f"ONNX Runtime against eager PyTorch on the {onnx['texts']:,} test texts",
+        "the bar (99.5%, 0.02) for the predictor to use the faster ONNX backend",
+    )
 
 
 def bfloat16_line(check) -> str:
-    return agreement_line(check, "bfloat16 scoring (opt-in, `backend=\"bfloat16\"`) against float32 "
-                          "PyTorch on the same texts", "the same bar")
+    return agreement_line(
+        check,
+        'bfloat16 scoring (opt-in, `backend="bfloat16"`) against float32 PyTorch on the same texts',
+        "the same bar",
+    )
 
 
 def behaviour_section(behaviour) -> str:
     if not behaviour:
         return ""
-    rows = "\n".join(f"| {c['capability']} | {c['kind']} | {c['cases']} | {c['pass_rate']:.0%} |"
-                     for c in behaviour["checks"])
-    return (f"\n### Behavioural checks\n\nHand-written cases in the spirit of CheckList, never "
-            f"trained on; {behaviour['pass_rate']:.1%} of {behaviour['cases']} passed.\n\n"
-            f"| capability | kind | cases | passed |\n|---|---|---|---|\n{rows}\n")
+    rows = "\n".join(
+        f"| {c['capability']} | {c['kind']} | {c['cases']} | {c['pass_rate']:.0%} |" for c in behaviour["checks"]
+    )
+    return (
+        f"\n### Behavioural checks\n\nHand-written cases in the spirit of CheckList, never "
+        f"trained on; {behaviour['pass_rate']:.1%} of {behaviour['cases']} passed.\n\n"
+        f"| capability | kind | cases | passed |\n|---|---|---|---|\n{rows}\n"
+    )
 
 
 def distillation_line(distillation: dict[str, Any] | None) -> str:
@@ -76,40 +95,50 @@ def distillation_line(distillation: dict[str, Any] | None) -> str:
         return ""
     augmentation = distillation["augmentation"]
     teachers = len(distillation["teacher_directories"])
-    teacher = (f"a teacher, {distillation['teacher']}" if teachers == 1 else
-               f"an ensemble of {teachers} teachers (their logits averaged), "
-               f"{distillation['teacher']},")
-    return (f"- **Distillation:** learned the probabilities of {teacher} "
-            f"fine-tuned on the same training split (validation accuracy "
-            f"{distillation['teacher_validation_accuracy']:.4f}), on {distillation['transfer_texts']:,} "
-            f"texts: the training texts and {augmentation['copies']} perturbed copies of each "
-            f"(words masked with probability {augmentation['mask_probability']}, n-gram sampling "
-            f"with probability {augmentation['ngram_probability']}){swap_note(augmentation)}; "
-            f"temperature {distillation['temperature']}{calibration_note(distillation)}\n")
+    teacher = (
+        f"a teacher, {distillation['teacher']}"
+        if teachers == 1
+        else f"an ensemble of {teachers} teachers (their logits averaged), {distillation['teacher']},"
+    )
+    return (
+        f"- **Distillation:** learned the probabilities of {teacher} "
+        f"fine-tuned on the same training split (validation accuracy "
+        f"{distillation['teacher_validation_accuracy']:.4f}), on {distillation['transfer_texts']:,} "
+        f"texts: the training texts and {augmentation['copies']} perturbed copies of each "
+        f"(words masked with probability {augmentation['mask_probability']}, n-gram sampling "
+        f"with probability {augmentation['ngram_probability']}){swap_note(augmentation)}; "
+        f"temperature {distillation['temperature']}{calibration_note(distillation)}\n"
+    )
 
 
 def swap_note(augmentation: dict[str, Any]) -> str:
     copies = augmentation.get("swap_copies", 0)
     if not copies:
         return ""
-    return (f", and {copies} more in which each word also became one of its {NEIGHBOUR_COUNT} nearest GloVe "
-            f"neighbours with probability {augmentation['swap_probability']}")
+    return (
+        f", and {copies} more in which each word also became one of its {NEIGHBOUR_COUNT} nearest GloVe "
+        f"neighbours with probability {augmentation['swap_probability']}"
+    )
 
 
 def calibration_note(distillation: dict[str, Any]) -> str:
     temperatures = distillation.get("calibration_temperatures")
     if not temperatures:
         return ""
-    return (f"; the teacher's logits were first divided by {', '.join(f'{t:.2f}' for t in temperatures)} "
-            "(temperature scaling fitted on the validation split, which softens its probabilities "
-            "without changing its labels)")
+    return (
+        f"; the teacher's logits were first divided by {', '.join(f'{t:.2f}' for t in temperatures)} "
+        "(temperature scaling fitted on the validation split, which softens its probabilities "
+        "without changing its labels)"
+    )
 
 
 def render_tuning_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
     """A short card for a run made with --skip-test (a tuning run: not for use)."""
-    return (f"# {config.name} (tuning run)\n\n{describe_architecture(config)}\n\nValidation "
-            f"accuracy {metrics['validation']['accuracy']:.4f}; the test split was not evaluated.\n\n"
-            f"```bash\n{metrics['command']}\n```\n")
+    return (
+        f"# {config.name} (tuning run)\n\n{describe_architecture(config)}\n\nValidation "
+        f"accuracy {metrics['validation']['accuracy']:.4f}; the test split was not evaluated.\n\n"
+        f"```bash\n{metrics['command']}\n```\n"
+    )
 
 
 def candidates_note(candidates: list[dict[str, Any]] | None) -> str:
@@ -118,32 +147,51 @@ def candidates_note(candidates: list[dict[str, Any]] | None) -> str:
         return ""
     tried = ", ".join(f"{c['seed']}: {c['validation_accuracy']:.4f}" for c in candidates)
     seconds = sum(c["training_seconds"] for c in candidates)
-    return (f" The run trained {len(candidates)} candidates ({seconds:,.0f} s in all) and kept the one "
-            f"with the best validation accuracy (seed: validation accuracy {tried}); the test split "
-            "was evaluated on that one only.")
+    return (
+        f" The run trained {len(candidates)} candidates ({seconds:,.0f} s in all) and kept the one "
+        f"with the best validation accuracy (seed: validation accuracy {tried}); the test split "
+        "was evaluated on that one only."
+    )
 
 
 def averaging_note(training: dict[str, Any]) -> str:
     decay = training.get("average_decay") or 0
     if not decay:
         return ""
-    return (f" Validation, early stopping and the saved weights use an exponential moving average of"
-            f" the weights (decay {decay} per step, about the last {averaging_horizon(decay):,.0f} steps).")
+    return (
+        f" Validation, early stopping and the saved weights use an exponential moving average of"
+        f" the weights (decay {decay} per step, about the last {averaging_horizon(decay):,.0f} steps)."
+    )
 
 
 def adversarial_note(training: dict[str, Any]) -> str:
     epsilon = training.get("adversarial_epsilon") or 0
     if not epsilon:
         return ""
-    return (f" Each step also learned from the batch with its embeddings moved {epsilon} (L2 norm per"
-            " text) along the loss gradient (adversarial training, Miyato et al. 2017).")
+    return (
+        f" Each step also learned from the batch with its embeddings moved {epsilon} (L2 norm per"
+        " text) along the loss gradient (adversarial training, Miyato et al. 2017)."
+    )
 
 
 def precision_note(training: dict[str, Any]) -> str:
     if training.get("precision", "float32") == "float32":
         return ""
-    return (f" The training passes ran in {training['precision']} mixed precision (the weights,"
-            " Adam and the loss stayed float32).")
+    return (
+        f" The training passes ran in {training['precision']} mixed precision (the weights,"
+        " Adam and the loss stayed float32)."
+    )
+
+
+def recipe_note(recipe: dict[str, Any] | None) -> str:
+    if not recipe:
+        return ""
+    source = recipe.get("recipe")
+    reproduce = f"`sentiment train --recipe {source}` reproduces it " if source and not source.endswith(".toml") else ""
+    return (
+        f"\n{reproduce}{'(' if reproduce else ''}every resolved setting is in `metrics.json` under "
+        f"`recipe`{')' if reproduce else ''}.\n"
+    )
 
 
 def render_model_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
@@ -162,15 +210,14 @@ def render_model_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
         for row in metrics["history"]
     )
     confusion_rows = "\n".join(
-        f"| **{labels[i]}** | " + " | ".join(str(count) for count in matrix[i]) + " |"
-        for i in range(len(labels))
+        f"| **{labels[i]}** | " + " | ".join(str(count) for count in matrix[i]) + " |" for i in range(len(labels))
     )
     return f"""---
 license: apache-2.0
 library_name: pytorch
 pipeline_tag: text-classification
-tags: [sentiment-analysis, {config.model.cell if config.model.architecture == 'recurrent' else 'bag-of-embeddings'}, safetensors]
-datasets: [{dataset['name']}]
+tags: [sentiment-analysis, {config.model.cell if config.model.architecture == "recurrent" else "bag-of-embeddings"}, safetensors]
+datasets: [{dataset["name"]}]
 metrics: [accuracy, f1]
 ---
 
@@ -178,48 +225,48 @@ metrics: [accuracy, f1]
 
 {describe_architecture(config)}
 
-- **Labels:** {', '.join(config.model.labels)}
-- **Parameters:** {metrics['parameters']:,}; weights stored as {config.weights_dtype} in `model.safetensors`
+- **Labels:** {", ".join(config.model.labels)}
+- **Parameters:** {metrics["parameters"]:,}; weights stored as {config.weights_dtype} in `model.safetensors`
 - **Tokenizer:** {config.tokenizer.algorithm}, {config.model.vocab_size:,} tokens trained on the
   training split only, NFKC + lower case, texts cut at {config.tokenizer.max_length} tokens
-- **Embeddings:** {embeddings['description'] if embeddings else 'trained from random initialisation'}
-{distillation_line(metrics.get('distillation'))}
-## Results on `{dataset['name']}`
+- **Embeddings:** {embeddings["description"] if embeddings else "trained from random initialisation"}
+{distillation_line(metrics.get("distillation"))}
+## Results on `{dataset["name"]}`
 
 | split | examples | accuracy | 95% CI (bootstrap) | macro-F1 |
 |---|---|---|---|---|
-| validation | {validation['num_examples']:,} | {validation['accuracy']:.4f} | | {validation['macro_f1']:.4f} |
-| test | {test['num_examples']:,} | {test['accuracy']:.4f} | {interval(test.get('accuracy_ci95'))} | {test['macro_f1']:.4f} |
-{reference_line(metrics.get('reference'))}
+| validation | {validation["num_examples"]:,} | {validation["accuracy"]:.4f} | | {validation["macro_f1"]:.4f} |
+| test | {test["num_examples"]:,} | {test["accuracy"]:.4f} | {interval(test.get("accuracy_ci95"))} | {test["macro_f1"]:.4f} |
+{reference_line(metrics.get("reference"))}
 The test split was used once, after training; early stopping and model selection used the
-validation split only (best epoch: {metrics['best_epoch']}).
-{onnx_line(metrics.get('onnx'))}{bfloat16_line(metrics.get('bfloat16'))}
-{behaviour_section(metrics.get('behavioural'))}
+validation split only (best epoch: {metrics["best_epoch"]}).
+{onnx_line(metrics.get("onnx"))}{bfloat16_line(metrics.get("bfloat16"))}
+{behaviour_section(metrics.get("behavioural"))}
 Test confusion matrix (rows: true label, columns: predicted):
 
-| | {' | '.join(labels)} |
-|---|{'---|' * len(labels)}
+| | {" | ".join(labels)} |
+|---|{"---|" * len(labels)}
 {confusion_rows}
 
 ## Training
 
-Made with this command (seed {metrics['seed']}, {metrics['training_seconds']:.1f} s on CPU):
+Made with this command (seed {metrics["seed"]}, {metrics["training_seconds"]:.1f} s on CPU):
 
 ```bash
-{metrics['command']}
+{metrics["command"]}
 ```
-
-Adam (learning rate {metrics['training']['learning_rate']}), batch size
-{metrics['training']['batch_size']}, gradient-norm clipping at {metrics['training']['clip_norm']},
-early stopping after {metrics['training']['patience']} epochs without a better validation accuracy.{averaging_note(metrics['training'])}{adversarial_note(metrics['training'])}{precision_note(metrics['training'])}{candidates_note(metrics.get('candidates'))}
+{recipe_note(metrics.get("recipe"))}
+Adam (learning rate {metrics["training"]["learning_rate"]}), batch size
+{metrics["training"]["batch_size"]}, gradient-norm clipping at {metrics["training"]["clip_norm"]},
+early stopping after {metrics["training"]["patience"]} epochs without a better validation accuracy.{averaging_note(metrics["training"])}{adversarial_note(metrics["training"])}{precision_note(metrics["training"])}{candidates_note(metrics.get("candidates"))}
 
 | epoch | train loss | train accuracy | validation accuracy | mean gradient norm | samples/s |
 |---|---|---|---|---|---|
 {history_rows}
 
-Data: {'; '.join(dataset['notes'])}. Splits: {dataset['sizes']['train']:,} train /
-{dataset['sizes']['validation']:,} validation / {dataset['sizes']['test']:,} test;
-fingerprint `{dataset['fingerprint'][:16]}`.
+Data: {"; ".join(dataset["notes"])}. Splits: {dataset["sizes"]["train"]:,} train /
+{dataset["sizes"]["validation"]:,} validation / {dataset["sizes"]["test"]:,} test;
+fingerprint `{dataset["fingerprint"][:16]}`.
 
 ## Use
 

@@ -20,7 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer
 
-from sentiment_app.atomic import staged_directory
+from sentiment_app.storage.atomic import staged_directory
 from sentiment_app.tokenization import load_tokenizer
 from training.trainer import Trainer
 
@@ -38,8 +38,7 @@ def checkpoint_dir(out_dir: Path) -> Path:
     return out_dir.with_name(f".{out_dir.name}.checkpoint")
 
 
-def save_checkpoint(directory: Path, trainer: Trainer, tokenizer: Tokenizer,
-                    run_settings: dict[str, Any]) -> None:
+def save_checkpoint(directory: Path, trainer: Trainer, tokenizer: Tokenizer, run_settings: dict[str, Any]) -> None:
     state = trainer.state
     tensors: dict[str, torch.Tensor] = {}
     for name, tensor in trainer.model.state_dict().items():
@@ -87,9 +86,9 @@ def read_checkpoint(directory: Path) -> tuple[dict[str, torch.Tensor], dict[str,
 
 def restore_trainer(trainer: Trainer, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
     """Put a trainer back exactly where the checkpoint left it."""
+
     def with_prefix(prefix: str) -> dict[str, torch.Tensor]:
-        return {name[len(prefix):]: tensor for name, tensor in tensors.items()
-                if name.startswith(prefix)}
+        return {name[len(prefix) :]: tensor for name, tensor in tensors.items() if name.startswith(prefix)}
 
     trainer.model.load_state_dict(with_prefix("model."))
     best = with_prefix("best.")
@@ -99,9 +98,7 @@ def restore_trainer(trainer: Trainer, tensors: dict[str, torch.Tensor], meta: di
     for name, tensor in with_prefix("optimizer.").items():
         parameter_id, key = name.split(".", 1)
         optimizer_state.setdefault(int(parameter_id), {})[key] = tensor
-    trainer.optimizer.load_state_dict(
-        {"state": optimizer_state, "param_groups": meta["optimizer_param_groups"]}
-    )
+    trainer.optimizer.load_state_dict({"state": optimizer_state, "param_groups": meta["optimizer_param_groups"]})
     torch.set_rng_state(tensors["torch_rng"])
     state = trainer.state
     state.next_epoch = meta["next_epoch"]

@@ -17,10 +17,10 @@ from torch import distributed, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
-from sentiment_app.inference import batched_probabilities
+from sentiment_app.inference.batched import batched_probabilities
 from sentiment_app.tokenization import TextEncoder
 from training.batching import PaddedIds, epoch_batches, iterate_batches
-from training.evaluate import classification_report
+from training.evaluation.metrics import classification_report
 from training.gradient_norm import EmbeddingRowsRead, global_gradient_norm
 from training.precision import autocast, check_precision
 
@@ -68,12 +68,18 @@ def encode_split(encoder: TextEncoder, dataset, soft_targets: np.ndarray | None 
     their rows of `soft_targets`, a teacher's logits, with them)."""
     encoded = dataset.map(
         lambda batch: {"input_ids": encoder.encode_ids(batch["text"])},
-        batched=True, batch_size=1000, desc="tokenising", keep_in_memory=True,
+        batched=True,
+        batch_size=1000,
+        desc="tokenising",
+        keep_in_memory=True,
     )
     id_lists, labels = encoded["input_ids"], encoded["label"]
     keep = [row for row, ids in enumerate(id_lists) if ids]
-    return EncodedSplit(id_lists=[id_lists[row] for row in keep], labels=[labels[row] for row in keep],
-                        soft_targets=None if soft_targets is None else soft_targets[keep])
+    return EncodedSplit(
+        id_lists=[id_lists[row] for row in keep],
+        labels=[labels[row] for row in keep],
+        soft_targets=None if soft_targets is None else soft_targets[keep],
+    )
 
 
 @dataclass
@@ -101,8 +107,9 @@ def process_group() -> tuple[int, int]:
     return 0, 1
 
 
-def evaluate_split(model: nn.Module, split: EncodedSplit, padding_id: int,
-                   label_names: Sequence[str]) -> dict[str, Any]:
+def evaluate_split(
+    model: nn.Module, split: EncodedSplit, padding_id: int, label_names: Sequence[str]
+) -> dict[str, Any]:
     """Accuracy, macro-F1, confusion matrix and mean cross-entropy of `model` on `split`."""
     was_training = model.training
     model.eval()
@@ -162,10 +169,18 @@ class EmbeddingPerturbation:
 
 
 class Trainer:
-    def __init__(self, model: nn.Module, config: TrainingConfig, train: EncodedSplit,
-                 validation: EncodedSplit, padding_id: int, label_names: Sequence[str],
-                 show_progress: bool = True, unknown_id: int | None = None,
-                 device: torch.device | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        config: TrainingConfig,
+        train: EncodedSplit,
+        validation: EncodedSplit,
+        padding_id: int,
+        label_names: Sequence[str],
+        show_progress: bool = True,
+        unknown_id: int | None = None,
+        device: torch.device | None = None,
+    ) -> None:
         self.device = device or torch.device("cpu")
         check_precision(config.precision, self.device)
         self.model = model.to(self.device)
@@ -188,7 +203,9 @@ class Trainer:
         self.label_names = list(label_names)
         self.show_progress = show_progress
         self.optimizer = torch.optim.Adam(
-            model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay,
+            model.parameters(),
+            lr=config.learning_rate,
+            weight_decay=config.weight_decay,
             fused=True,
         )
         self.loss_function = nn.CrossEntropyLoss()
@@ -219,8 +236,14 @@ class Trainer:
         total_loss = correct = seen = 0
         gradient_norms: list[float] = []
         started = time.perf_counter()
-        progress = tqdm(total=sum(len(rows) for rows in batches), desc=f"epoch {epoch}", unit="sample",
-                        disable=not self.show_progress or self.rank != 0, leave=False, dynamic_ncols=True)
+        progress = tqdm(
+            total=sum(len(rows) for rows in batches),
+            desc=f"epoch {epoch}",
+            unit="sample",
+            disable=not self.show_progress or self.rank != 0,
+            leave=False,
+            dynamic_ncols=True,
+        )
         if self.padded is None or self.padded_source is not self.train_split:
             self.padded, self.padded_source = PaddedIds(self.train_split.id_lists, self.padding_id), self.train_split
         soft = self.train_split.soft_targets
@@ -283,14 +306,15 @@ class Trainer:
     def clip_gradients(self) -> torch.Tensor:
         """Scale the gradients down to `clip_norm` when their global norm exceeds it (the guard
         against exploding gradients); returns the norm before clipping. Most steps need no
-        scaling, and skipping it saves rewriting every gradient (5% of a step on CPU)."""
+        scaling, and skipping it saves rewriting every gradient."""
         norm = global_gradient_norm(self.model.parameters(), self.rows_read)
         if norm > self.config.clip_norm:
             nn.utils.clip_grads_with_norm_(self.model.parameters(), self.config.clip_norm, norm)
         return norm
 
-    def batch_loss(self, logits: torch.Tensor, targets: torch.Tensor,
-                   teacher_logits: torch.Tensor | None) -> torch.Tensor:
+    def batch_loss(
+        self, logits: torch.Tensor, targets: torch.Tensor, teacher_logits: torch.Tensor | None
+    ) -> torch.Tensor:
         """Cross-entropy against the labels, or against the teacher when there is one."""
         if teacher_logits is None:
             return self.loss_function(logits, targets)
@@ -312,19 +336,23 @@ class Trainer:
         dropped = (torch.rand(token_ids.shape) < self.config.token_dropout) & real
         return token_ids.masked_fill(dropped, self.unknown_id)
 
-    def fit(self, on_epoch_end: Callable[[Trainer], None] | None = None,
-            log: Callable[[str], None] = print) -> TrainerState:
+    def fit(
+        self, on_epoch_end: Callable[[Trainer], None] | None = None, log: Callable[[str], None] = print
+    ) -> TrainerState:
         """Train until `epochs` or `patience` runs out; the model ends with the best weights."""
         state = self.state
         while state.next_epoch <= self.config.epochs and state.epochs_without_gain < self.config.patience:
             epoch = state.next_epoch
             started = time.perf_counter()
             record = {"epoch": epoch, **self.train_epoch(epoch)}
-            validation = evaluate_split(self.evaluated_model(), self.validation_split, self.padding_id,
-                                        self.label_names)
-            record.update(validation_loss=validation["loss"],
-                          validation_accuracy=validation["accuracy"],
-                          validation_macro_f1=validation["macro_f1"])
+            validation = evaluate_split(
+                self.evaluated_model(), self.validation_split, self.padding_id, self.label_names
+            )
+            record.update(
+                validation_loss=validation["loss"],
+                validation_accuracy=validation["accuracy"],
+                validation_macro_f1=validation["macro_f1"],
+            )
             improved = validation["accuracy"] > state.best_accuracy
             if improved:
                 state.best_accuracy = validation["accuracy"]

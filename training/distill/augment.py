@@ -26,7 +26,7 @@ from __future__ import annotations
 import random
 from dataclasses import asdict, dataclass
 
-from training.neighbours import Neighbours
+from training.distill.neighbours import Neighbours
 
 UNKNOWN_WORD = "[UNK]"
 
@@ -81,5 +81,8 @@ def swapped_texts(texts: list[str], settings: AugmentSettings, neighbours: Neigh
     like the other copies. A random stream of their own: the other copies stay as they were,
     and so do their teacher logits in the cache."""
     rng = random.Random(f"swap-{settings.seed}")
-    return [perturb(swap_words(text, neighbours, settings.swap_probability, rng), settings, rng)
-            for _ in range(settings.swap_copies) for text in texts]
+    return [
+        perturb(swap_words(text, neighbours, settings.swap_probability, rng), settings, rng)
+        for _ in range(settings.swap_copies)
+        for text in texts
+    ]

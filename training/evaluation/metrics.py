@@ -21,13 +21,13 @@ def macro_f1(matrix: list[list[int]]) -> float:
     counts = np.asarray(matrix, dtype=np.float64)
     true_positive = np.diag(counts)
     denominator = counts.sum(axis=0) + counts.sum(axis=1)  # (TP + FP) + (TP + FN)
-    scores = np.divide(2 * true_positive, denominator, out=np.zeros_like(true_positive),
-                       where=denominator > 0)
+    scores = np.divide(2 * true_positive, denominator, out=np.zeros_like(true_positive), where=denominator > 0)
     return float(scores.mean())
 
 
-def classification_report(labels: Sequence[int], predicted: Sequence[int],
-                          label_names: Sequence[str]) -> dict[str, Any]:
+def classification_report(
+    labels: Sequence[int], predicted: Sequence[int], label_names: Sequence[str]
+) -> dict[str, Any]:
     matrix = confusion_matrix(labels, predicted, len(label_names))
     total = max(len(labels), 1)
     correct = int(np.trace(np.asarray(matrix)))
@@ -46,18 +46,20 @@ def comparison_rows(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     for name, metrics in results.items():
         test = metrics["test"] or {"accuracy": float("nan"), "macro_f1": float("nan")}
         reference = metrics.get("reference") or {}
-        rows.append({
-            "model": name,
-            "test_accuracy": test["accuracy"],
-            "test_accuracy_ci95": test.get("accuracy_ci95"),
-            "test_macro_f1": test["macro_f1"],
-            "validation_accuracy": metrics["validation"]["accuracy"],
-            "behavioural_pass_rate": (metrics.get("behavioural") or {}).get("pass_rate"),
-            "mcnemar_p_vs_reference": (reference.get("mcnemar_model_vs_reference") or {}).get("p_value"),
-            "best_epoch": metrics["best_epoch"],
-            "parameters": metrics["parameters"],
-            "training_seconds": metrics["training_seconds"],
-        })
+        rows.append(
+            {
+                "model": name,
+                "test_accuracy": test["accuracy"],
+                "test_accuracy_ci95": test.get("accuracy_ci95"),
+                "test_macro_f1": test["macro_f1"],
+                "validation_accuracy": metrics["validation"]["accuracy"],
+                "behavioural_pass_rate": (metrics.get("behavioural") or {}).get("pass_rate"),
+                "mcnemar_p_vs_reference": (reference.get("mcnemar_model_vs_reference") or {}).get("p_value"),
+                "best_epoch": metrics["best_epoch"],
+                "parameters": metrics["parameters"],
+                "training_seconds": metrics["training_seconds"],
+            }
+        )
     return rows
 
 
@@ -65,13 +67,17 @@ def reference_row(results: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     reference = next((m["reference"] for m in results.values() if m.get("reference")), None)
     if reference is None:
         return None
-    return {"model": f"{reference['name']} (reference)", "test_accuracy": reference["test_accuracy"],
-            "test_accuracy_ci95": reference["accuracy_ci95"], "settings": reference["settings"]}
+    return {
+        "model": f"{reference['name']} (reference)",
+        "test_accuracy": reference["test_accuracy"],
+        "test_accuracy_ci95": reference["accuracy_ci95"],
+        "settings": reference["settings"],
+    }
 
 
 def pairwise_mcnemar(results: dict[str, dict[str, Any]], labels: list[int]) -> list[dict[str, Any]]:
     """McNemar's test for every pair of models on the same test examples."""
-    from training.significance import mcnemar
+    from training.evaluation.significance import mcnemar
 
     names = [n for n, m in results.items() if m.get("test") and "predictions" in m["test"]]
     pairs = []
@@ -87,8 +93,12 @@ def interval(values) -> str:
     return f"{values[0]:.3f}–{values[1]:.3f}" if values else "—"
 
 
-def comparison_markdown(rows: list[dict[str, Any]], dataset: str, reference: dict[str, Any] | None = None,
-                        pairs: list[dict[str, Any]] | None = None) -> str:
+def comparison_markdown(
+    rows: list[dict[str, Any]],
+    dataset: str,
+    reference: dict[str, Any] | None = None,
+    pairs: list[dict[str, Any]] | None = None,
+) -> str:
     lines = [
         f"Models trained on `{dataset}`; accuracy and macro-F1 on its test split, with bootstrap "
         "95% intervals. *p vs reference*: McNemar's exact test against the TF-IDF + logistic "
@@ -109,11 +119,17 @@ def comparison_markdown(rows: list[dict[str, Any]], dataset: str, reference: dic
             f"| {row['training_seconds']:.1f} s |"
         )
     if reference:
-        lines.append(f"| {reference['model']} | {reference['test_accuracy']:.4f} "
-                     f"| {interval(reference['test_accuracy_ci95'])} | — | — | — | — | — | — |")
+        lines.append(
+            f"| {reference['model']} | {reference['test_accuracy']:.4f} "
+            f"| {interval(reference['test_accuracy_ci95'])} | — | — | — | — | — | — |"
+        )
     if pairs:
-        lines += ["", "McNemar's exact test between models (p-values; small means the accuracies "
-                  "differ beyond chance):", "", "| | " + " | ".join(dict.fromkeys(p["second"] for p in pairs)) + " |"]
+        lines += [
+            "",
+            "McNemar's exact test between models (p-values; small means the accuracies differ beyond chance):",
+            "",
+            "| | " + " | ".join(dict.fromkeys(p["second"] for p in pairs)) + " |",
+        ]
         seconds = list(dict.fromkeys(p["second"] for p in pairs))
         lines.append("|---|" + "---|" * len(seconds))
         for first in dict.fromkeys(p["first"] for p in pairs):

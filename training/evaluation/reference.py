@@ -14,10 +14,14 @@ class ReferenceResult:
     test_predictions: list[int]
 
 
-def tfidf_logistic_regression(train_texts: Sequence[str], train_labels: Sequence[int],
-                              validation_texts: Sequence[str], validation_labels: Sequence[int],
-                              test_texts: Sequence[str],
-                              strengths: Sequence[float] = (0.3, 1.0, 3.0, 10.0, 30.0)) -> ReferenceResult:
+def tfidf_logistic_regression(
+    train_texts: Sequence[str],
+    train_labels: Sequence[int],
+    validation_texts: Sequence[str],
+    validation_labels: Sequence[int],
+    test_texts: Sequence[str],
+    strengths: Sequence[float] = (0.3, 1.0, 3.0, 10.0, 30.0),
+) -> ReferenceResult:
     """Word uni- and bigram TF-IDF (sublinear) into logistic regression; the regularisation
     strength C is chosen on the validation split."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -36,8 +40,7 @@ def tfidf_logistic_regression(train_texts: Sequence[str], train_labels: Sequence
     accuracy, strength, classifier = best
     return ReferenceResult(
         name="tfidf-logistic-regression",
-        settings={"ngram_range": [1, 2], "sublinear_tf": True, "C": strength,
-                  "C_chosen_on": "validation"},
+        settings={"ngram_range": [1, 2], "sublinear_tf": True, "C": strength, "C_chosen_on": "validation"},
         validation_accuracy=float(accuracy),
         test_predictions=classifier.predict(vectorizer.transform(test_texts)).tolist(),
     )

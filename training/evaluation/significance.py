@@ -8,8 +8,9 @@ import numpy as np
 from scipy import stats
 
 
-def bootstrap_accuracy_interval(correct: Sequence[bool], resamples: int = 2000, seed: int = 0,
-                                level: float = 0.95) -> tuple[float, float]:
+def bootstrap_accuracy_interval(
+    correct: Sequence[bool], resamples: int = 2000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the accuracy: resample the test examples with
     replacement `resamples` times and take the middle `level` of the accuracies."""
     outcomes = np.asarray(correct, dtype=np.float64)

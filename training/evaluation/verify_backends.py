@@ -1,7 +1,7 @@
 """Check the faster backends against eager float32 PyTorch on a model's test split, and record
-the result in its metrics.json and model card (sentiment-train does this when it trains):
+the result in its metrics.json and model card (`sentiment train` does this when it trains):
 
-    python -m training.verify_backends assets/models/bilstm runs/my-model
+    sentiment verify assets/models/bilstm runs/my-model
 
 ONNX Runtime (chosen by the predictor's default "auto" backend where it passed) and bfloat16
 (opt-in, `backend="bfloat16"`) must each agree with float32 PyTorch on at least 99.5% of the test
@@ -17,23 +17,28 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sentiment_app.atomic import atomic_write_text
-from sentiment_app.bfloat16_backend import bfloat16_native, verify_bfloat16
-from sentiment_app.checkpoint import CARD_FILE, METRICS_FILE, ModelLoadError, dump_json, load_model_dir
-from sentiment_app.onnx_backend import onnxruntime_available, verify_backend
-from training.data import DatasetError, load_recorded_splits
+from sentiment_app.inference.backends.agreement import agreement_with_eager
+from sentiment_app.inference.backends.bfloat16 import Bfloat16Classifier, bfloat16_native
+from sentiment_app.inference.backends.onnx import OnnxClassifier, onnxruntime_available
+from sentiment_app.storage.atomic import atomic_write_text
+from sentiment_app.storage.model_dir import CARD_FILE, METRICS_FILE, ModelLoadError, dump_json, load_model_dir
+from training.data.sources import DatasetError, load_recorded_splits
 from training.model_card import render_model_card
 from training.trainer import encode_split
 
 
 def onnx_figures(model, id_lists: Sequence[Sequence[int]], padding_id: int) -> dict[str, Any] | None:
     """Does ONNX Runtime agree with eager PyTorch? None where onnxruntime is not installed."""
-    return verify_backend(model, id_lists, padding_id) if onnxruntime_available() else None
+    if not onnxruntime_available():
+        return None
+    return agreement_with_eager(model, OnnxClassifier(model), id_lists, padding_id)
 
 
 def bfloat16_figures(model, id_lists: Sequence[Sequence[int]], padding_id: int) -> dict[str, Any] | None:
     """Do bfloat16 scores agree with float32 ones? None where this CPU has no bfloat16 arithmetic."""
-    return verify_bfloat16(model, id_lists, padding_id) if bfloat16_native() else None
+    if not bfloat16_native():
+        return None
+    return agreement_with_eager(model, Bfloat16Classifier(model), id_lists, padding_id)
 
 
 BACKEND_CHECKS = {"onnx": onnx_figures, "bfloat16": bfloat16_figures}
@@ -45,8 +50,10 @@ def verify_directory(directory: Path) -> dict[str, Any]:
     loaded = load_model_dir(directory)
     metrics = dict(loaded.metrics)
     if not metrics.get("test") or not isinstance(metrics.get("dataset"), dict):
-        raise DatasetError(f"{directory}: metrics.json has no test figures or dataset record "
-                           "(a tuning run with --skip-test, or not written by sentiment-train)")
+        raise DatasetError(
+            f"{directory}: metrics.json has no test figures or dataset record "
+            "(a tuning run with --skip-test, or not written by `sentiment train`)"
+        )
     test = encode_split(loaded.encoder, load_recorded_splits(metrics["dataset"]).test)
     results = {}
     for backend, check in BACKEND_CHECKS.items():
@@ -60,10 +67,13 @@ def verify_directory(directory: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.verify_backends",
-                                     description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("models", nargs="+", type=Path, help="model directories written by sentiment-train")
+    parser = argparse.ArgumentParser(
+        prog="sentiment verify",
+        description=__doc__.split("\n\n")[0],
+        epilog="example:\n  sentiment verify assets/models/bilstm runs/my-model",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("models", nargs="+", type=Path, help="model directories written by `sentiment train`")
     args = parser.parse_args(argv)
     import datasets
 
@@ -72,14 +82,16 @@ def main(argv: list[str] | None = None) -> int:
         try:
             results = verify_directory(directory)
         except (DatasetError, ModelLoadError) as error:
-            print(f"verify_backends: error: {error}", file=sys.stderr)
+            print(f"sentiment verify: error: {error}", file=sys.stderr)
             return 2
         if not results:
             print(f"{directory}: no check can run here (no onnxruntime, no bfloat16 arithmetic)")
         for backend, figures in results.items():
-            print(f"{directory}: {backend}: {figures['label_agreement']:.2%} of {figures['texts']:,} labels "
-                  f"agree, probabilities within {figures['max_probability_difference']:.4f}: "
-                  f"{'passed' if figures['passed'] else 'FAILED'}")
+            print(
+                f"{directory}: {backend}: {figures['label_agreement']:.2%} of {figures['texts']:,} labels "
+                f"agree, probabilities within {figures['max_probability_difference']:.4f}: "
+                f"{'passed' if figures['passed'] else 'FAILED'}"
+            )
     return 0
 
 

@@ -10,8 +10,8 @@ The classifier reads only the final hidden state, so the signal has to survive N
 training gradient has to travel back N steps to reach it. SimpleRNN, LSTM and GRU are trained
 for N in {5, 10, 20, 50, 100} with several seeds; the script writes a JSON table and a plot.
 
-    python -m training.long_range --out assets/long_range      # the full run (minutes)
-    python -m training.long_range --quick --out /tmp/lr        # a smoke run (seconds)
+    sentiment long-range --out assets/long_range      # the full run (minutes)
+    sentiment long-range --quick --out /tmp/lr        # a smoke run (seconds)
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sentiment_app.atomic import atomic_write_bytes, atomic_write_text
 from sentiment_app.config import ModelConfig
-from sentiment_app.models import build_model
+from sentiment_app.models.classifiers import build_model
+from sentiment_app.storage.atomic import atomic_write_bytes, atomic_write_text
 from training.trainer import EncodedSplit, Trainer, TrainingConfig, evaluate_split
 
 PADDING_ID, SIGNAL_A, SIGNAL_B, FIRST_DISTRACTOR = 0, 1, 2, 3
@@ -45,26 +45,39 @@ def make_split(count: int, distance: int, rng: np.random.Generator) -> EncodedSp
     return EncodedSplit(id_lists=sequences.tolist(), labels=labels.tolist())
 
 
-def run_one(model_name: str, distance: int, seed: int, train_size: int, epochs: int,
-            learning_rate: float) -> dict:
+def run_one(model_name: str, distance: int, seed: int, train_size: int, epochs: int, learning_rate: float) -> dict:
     rng = np.random.default_rng([seed, distance])
     train = make_split(train_size, distance, rng)
     validation = make_split(500, distance, rng)
     test = make_split(1000, distance, rng)
     torch.manual_seed(seed)
-    config = ModelConfig(cell=CELLS[model_name], vocab_size=FIRST_DISTRACTOR + NUM_DISTRACTORS,
-                         embedding_dim=16, hidden_dim=32, dropout=0.0, pooling="last", labels=LABELS)
+    config = ModelConfig(
+        cell=CELLS[model_name],
+        vocab_size=FIRST_DISTRACTOR + NUM_DISTRACTORS,
+        embedding_dim=16,
+        hidden_dim=32,
+        dropout=0.0,
+        pooling="last",
+        labels=LABELS,
+    )
     model = build_model(config)
     # no early stopping: at long distances accuracy sits at chance for many epochs before the
     # network finds the signal, so every run gets the whole budget (the best epoch is kept)
-    training = TrainingConfig(epochs=epochs, batch_size=64, learning_rate=learning_rate,
-                              clip_norm=5.0, patience=epochs, seed=seed)
+    training = TrainingConfig(
+        epochs=epochs, batch_size=64, learning_rate=learning_rate, clip_norm=5.0, patience=epochs, seed=seed
+    )
     trainer = Trainer(model, training, train, validation, PADDING_ID, LABELS, show_progress=False)
     started = time.perf_counter()
     state = trainer.fit(log=lambda message: None)
     accuracy = evaluate_split(model, test, PADDING_ID, LABELS)["accuracy"]
-    return {"model": model_name, "distance": distance, "seed": seed, "test_accuracy": accuracy,
-            "best_epoch": state.best_epoch, "seconds": time.perf_counter() - started}
+    return {
+        "model": model_name,
+        "distance": distance,
+        "seed": seed,
+        "test_accuracy": accuracy,
+        "best_epoch": state.best_epoch,
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def summarise(runs: list[dict]) -> dict[str, dict[int, dict[str, float]]]:
@@ -116,15 +129,24 @@ def plot(summary: dict, path: Path, seeds: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.long_range", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("assets/long_range"),
-                        help="output prefix: writes OUT.json and OUT.png")
-    parser.add_argument("--distances", default="5,10,20,50,100")
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--train-size", type=int, default=3000)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--learning-rate", type=float, default=1e-2)
+    parser = argparse.ArgumentParser(
+        prog="sentiment long-range", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("assets/long_range"),
+        help="output prefix: writes OUT.json and OUT.png (default: assets/long_range)",
+    )
+    parser.add_argument(
+        "--distances",
+        default="5,10,20,50,100",
+        help="distractors between the cue and the end (default: 5,10,20,50,100)",
+    )
+    parser.add_argument("--seeds", type=int, default=3, help="training seeds per cell and distance (default: 3)")
+    parser.add_argument("--train-size", type=int, default=3000, help="training sequences (default: 3000)")
+    parser.add_argument("--epochs", type=int, default=30, help="training epochs (default: 30)")
+    parser.add_argument("--learning-rate", type=float, default=1e-2, help="Adam learning rate (default: 0.01)")
     parser.add_argument("--quick", action="store_true", help="tiny settings for a smoke test")
     args = parser.parse_args(argv)
     distances = [int(d) for d in args.distances.split(",")]
@@ -136,14 +158,27 @@ def main(argv: list[str] | None = None) -> int:
             for seed in range(args.seeds):
                 run = run_one(name, distance, seed, args.train_size, args.epochs, args.learning_rate)
                 runs.append(run)
-                print(f"{name:>10}  N={distance:<4} seed {seed}  test accuracy {run['test_accuracy']:.3f}"
-                      f"  ({run['seconds']:.1f} s)", flush=True)
+                print(
+                    f"{name:>10}  N={distance:<4} seed {seed}  test accuracy {run['test_accuracy']:.3f}"
+                    f"  ({run['seconds']:.1f} s)",
+                    flush=True,
+                )
     summary = summarise(runs)
-    result = {"settings": {"distances": distances, "seeds": args.seeds, "train_size": args.train_size,
-                           "epochs": args.epochs, "hidden_dim": 32, "embedding_dim": 16,
-                           "learning_rate": args.learning_rate, "clip_norm": 5.0,
-                           "command": "python -m training.long_range " + " ".join(argv or sys.argv[1:])},
-              "summary": summary, "runs": runs}
+    result = {
+        "settings": {
+            "distances": distances,
+            "seeds": args.seeds,
+            "train_size": args.train_size,
+            "epochs": args.epochs,
+            "hidden_dim": 32,
+            "embedding_dim": 16,
+            "learning_rate": args.learning_rate,
+            "clip_norm": 5.0,
+            "command": "sentiment long-range " + " ".join(argv or sys.argv[1:]),
+        },
+        "summary": summary,
+        "runs": runs,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out.with_suffix(".json"), json.dumps(result, indent=2) + "\n")
     plot(summary, args.out.with_suffix(".png"), args.seeds)
