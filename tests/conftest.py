@@ -14,9 +14,29 @@ NEGATIVE_WORDS = ["awful", "boring", "dreadful", "tedious", "clumsy", "terrible"
 SUBJECTS = ["the film", "this movie", "the story", "the cast", "the script", "its ending"]
 FILLERS = ["", "honestly", "from start to finish", "for the most part", "in the end", "really"]
 
-TINY_MODEL_ARGS = ["--epochs", "6", "--learning-rate", "0.01", "--dropout", "0.1", "--token-dropout", "0", "--embedding-dim", "16", "--hidden-dim", "16",
-                   "--vocab-size", "200", "--min-frequency", "1", "--batch-size", "16",
-                   "--patience", "4", "--quiet"]
+TINY_MODEL_ARGS = [
+    "--epochs",
+    "6",
+    "--learning-rate",
+    "0.01",
+    "--dropout",
+    "0.1",
+    "--token-dropout",
+    "0",
+    "--embedding-dim",
+    "16",
+    "--hidden-dim",
+    "16",
+    "--vocab-size",
+    "200",
+    "--min-frequency",
+    "1",
+    "--batch-size",
+    "16",
+    "--patience",
+    "4",
+    "--quiet",
+]
 
 
 def synthetic_reviews(count: int, seed: int = 0) -> list[tuple[str, int]]:
@@ -72,8 +92,17 @@ def trained_models(tmp_path_factory, tiny_csv) -> Path:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SENTIMENT_APP_CACHE", str(cache))
         patch.setenv("HF_DATASETS_CACHE", str(cache / "hf"))
-        code = main(["--models", "simple-rnn,lstm,bilstm,gru,bag-of-embeddings",
-                     "--dataset", str(tiny_csv), "--out", str(out), *TINY_MODEL_ARGS])
+        code = main(
+            [
+                "--models",
+                "simple-rnn,lstm,bilstm,gru,bag-of-embeddings",
+                "--dataset",
+                str(tiny_csv),
+                "--out",
+                str(out),
+                *TINY_MODEL_ARGS,
+            ]
+        )
     assert code == 0
     return out
 

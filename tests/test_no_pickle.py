@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-FORBIDDEN = re.compile(r"\b(torch\.load|torch\.save|pickle\.\w+|dill\.\w+|joblib\.\w+)\s*\(|"
-                       r"(?<![\w.])(eval|exec)\s*\(|^\s*(import|from)\s+(pickle|dill|joblib)\b|"
-                       r"weights_only\s*=\s*False")
+from sentiment_app.paths import PACKAGE_ROOT
+
+ROOT = PACKAGE_ROOT
+FORBIDDEN = re.compile(
+    r"\b(torch\.load|torch\.save|pickle\.\w+|dill\.\w+|joblib\.\w+)\s*\(|"
+    r"(?<![\w.])(eval|exec)\s*\(|^\s*(import|from)\s+(pickle|dill|joblib)\b|"
+    r"weights_only\s*=\s*False"
+)
 
 
 def python_sources() -> list[Path]:

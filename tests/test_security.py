@@ -18,9 +18,10 @@ from sentiment_app.app.handlers import ALL_MODELS, Handlers
 from sentiment_app.app.service import MAX_UPLOAD_BYTES, SentimentService
 from sentiment_app.app.ui import launch_options
 from sentiment_app.cli.serve import build_parser
+from sentiment_app.paths import PACKAGE_ROOT
 from tests.conftest import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PACKAGE_ROOT
 
 
 def test_defaults_bind_to_localhost_without_share_links():
@@ -35,9 +36,13 @@ def test_the_app_listens_on_loopback_only(trained_models):
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("GRADIO_SERVER")}
     env["PYTHONPATH"] = str(ROOT)
-    process = subprocess.Popen([sys.executable, "-m", "sentiment_app.cli.serve", "--models-dir",
-                                str(trained_models), "--port", str(port)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sentiment_app.cli.serve", "--models-dir", str(trained_models), "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -48,8 +53,9 @@ def test_the_app_listens_on_loopback_only(trained_models):
                 time.sleep(0.3)
         import psutil
 
-        listening = [c.laddr for c in psutil.Process(process.pid).net_connections(kind="inet")
-                     if c.status == psutil.CONN_LISTEN]
+        listening = [
+            c.laddr for c in psutil.Process(process.pid).net_connections(kind="inet") if c.status == psutil.CONN_LISTEN
+        ]
         assert listening and all(address.ip in ("127.0.0.1", "::1") for address in listening)
     finally:
         process.terminate()
@@ -82,11 +88,16 @@ def test_pinned_dependencies_have_no_known_vulnerabilities(tmp_path):
     audit = shutil.which("pip-audit")
     if audit is None:
         pytest.skip("pip-audit is not installed")
-    result = subprocess.run([audit, "-r", str(ROOT / "requirements.txt"), "--no-deps",
-                             "--disable-pip", "--progress-spinner", "off"],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [audit, "-r", str(ROOT / "requirements.txt"), "--no-deps", "--disable-pip", "--progress-spinner", "off"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     output = result.stdout + result.stderr
     if "could not be audited" in output or "ConnectionError" in output or "Name or service" in output:
-        pytest.skip("pip-audit could not reach vulnerability data for the pinned packages from "
-                    "here (only package downloads are reachable); run it where PyPI's JSON API is")
+        pytest.skip(
+            "pip-audit could not reach vulnerability data for the pinned packages from "
+            "here (only package downloads are reachable); run it where PyPI's JSON API is"
+        )
     assert result.returncode == 0, output

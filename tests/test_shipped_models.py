@@ -4,7 +4,6 @@ backend, and figures in the README that match their metrics.json."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,10 +12,10 @@ from sentiment_app.inference.backends.agreement import MAX_PROBABILITY_DIFFERENC
 from sentiment_app.inference.backends.bfloat16 import bfloat16_native
 from sentiment_app.inference.batched import batched_probabilities
 from sentiment_app.inference.predictor import available_models, load_predictor
-from sentiment_app.paths import DEFAULT_MODELS_DIR
+from sentiment_app.paths import DEFAULT_MODELS_DIR, PACKAGE_ROOT
 from training.evaluation.verify_backends import bfloat16_figures
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PACKAGE_ROOT
 SHIPPED = ["simple-rnn", "lstm", "bilstm", "gru", "bag-of-embeddings"]
 
 
@@ -68,8 +67,10 @@ def test_onnx_backend_agrees_with_pytorch_on_the_test_split(name, rt_test_split)
     eager = load_predictor(name, backend="torch")
     ids, _ = eager.encode(rt_test_split.test["text"])
     padding = eager.encoder.padding_id
-    result = compare_backends(batched_probabilities(eager.model, ids, padding).numpy(),
-                              batched_probabilities(fast.runner, ids, padding).numpy())
+    result = compare_backends(
+        batched_probabilities(eager.model, ids, padding).numpy(),
+        batched_probabilities(fast.runner, ids, padding).numpy(),
+    )
     assert result["label_agreement"] >= MIN_LABEL_AGREEMENT
     assert result["max_probability_difference"] <= MAX_PROBABILITY_DIFFERENCE
     assert load_predictor(name).backend == "onnx"  # "auto" picks it: verified in metrics.json
@@ -93,11 +94,10 @@ def test_the_predictor_scores_batches_with_the_faster_backend(name):
     batches PyTorch scores faster (benchmarks/run.py)."""
     predictor = load_predictor(name)
     assert predictor.backend == "onnx"
-    assert predictor.scorer(1) is predictor.runner
-    many = predictor.scorer(1000)
-    assert many is (predictor.model if name == "simple-rnn" else predictor.runner)
+    assert predictor.backend_for(1) == "onnx"
+    assert predictor.backend_for(1000) == ("torch" if name == "simple-rnn" else "onnx")
     eager = load_predictor(name, backend="torch")
-    assert eager.scorer(1) is eager.scorer(1000) is eager.model
+    assert eager.backend_for(1) == eager.backend_for(1000) == "torch"
 
 
 @pytest.mark.parametrize("name", SHIPPED)

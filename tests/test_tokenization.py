@@ -13,8 +13,9 @@ TEXTS = [text for text, _ in synthetic_reviews(200)]
 
 @pytest.mark.parametrize("algorithm", ["wordpiece", "bpe"])
 def test_save_and_load_give_the_same_ids(tmp_path, algorithm):
-    tokenizer = train_tokenizer(TEXTS, TokenizerConfig(algorithm=algorithm, vocab_size=120,
-                                                       min_frequency=1, max_length=64))
+    tokenizer = train_tokenizer(
+        TEXTS, TokenizerConfig(algorithm=algorithm, vocab_size=120, min_frequency=1, max_length=64)
+    )
     tokenizer.save(str(tmp_path / "tokenizer.json"))
     loaded = load_tokenizer(tmp_path / "tokenizer.json")
     samples = ["The film is GREAT", "an unseen zyxwv word", "ｆｕｌｌｗｉｄｔｈ letters"]
@@ -28,7 +29,7 @@ def test_special_tokens_are_looked_up_not_assumed():
     assert encoder.unknown_id == encoder.tokenizer.token_to_id(UNK_TOKEN)
     batch = encoder.pad(encoder.encode_ids(["the film", "the film is great honestly"]))
     assert batch.lengths.tolist()[0] < batch.lengths.tolist()[1]
-    assert (batch.token_ids[0, batch.lengths[0]:] == encoder.padding_id).all()
+    assert (batch.token_ids[0, batch.lengths[0] :] == encoder.padding_id).all()
 
 
 def test_normalisation_is_nfkc_and_lower_case():

@@ -3,30 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from sentiment_app.app.service import MAX_TEXT_CHARS, SentimentService
-from sentiment_app.app.ui import build_demo, launch_options
-from tests.conftest import free_port
+from sentiment_app.app.service import MAX_TEXT_CHARS
 
 pytestmark = pytest.mark.slow
-
-
-
-@pytest.fixture(scope="module")
-def app_url(trained_models):
-    demo = build_demo(SentimentService.from_directory(trained_models))
-    options = launch_options()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),
-                quiet=True, **options)
-    yield demo.local_url
-    demo.close()
-
-
-@pytest.fixture(scope="module")
-def client(app_url):
-    return Client(app_url, verbose=False)
 
 
 def test_the_named_endpoints_are_listed(client):

@@ -8,12 +8,18 @@ import urllib.request
 import pytest
 
 from tests.conftest import write_csv
-from tests.test_app_api import app_url  # noqa: F401  (the launched app fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +47,9 @@ def test_typing_a_review_shows_the_predicted_label(page):
     box.press_sequentially("the film is wonderful", delay=20)
     # the latest input wins: the page settles on the whole text, one highlight per word
     page.wait_for_function(
-        "document.querySelector('#analyze-highlights .attributions')?.innerText.trim()"
-        " === 'the film is wonderful'", timeout=20_000)
+        "document.querySelector('#analyze-highlights .attributions')?.innerText.trim() === 'the film is wonderful'",
+        timeout=20_000,
+    )
     assert page.locator("#analyze-highlights .attribution").count() == 4
     page.locator("#analyze-label").get_by_text("positive").first.wait_for(timeout=20_000)
     page.locator("#status").get_by_text("ms").first.wait_for(timeout=20_000)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import psutil
@@ -21,13 +21,19 @@ from gradio_client import Client
 from benchmarks.rest import call
 from sentiment_app.app.service import SentimentService
 from sentiment_app.app.ui import CONCURRENCY, QUEUE_SIZE, SESSION_CAPACITY, build_demo, launch_options
+from sentiment_app.paths import PACKAGE_ROOT
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
-TEXTS = ["the film is wonderful", "this movie is dreadful honestly", "😀 great", "这部电影很好",
-         "<b>bold</b> and dull", "the cast is charming but the script is clumsy " * 20]
-
+ROOT = PACKAGE_ROOT
+TEXTS = [
+    "the film is wonderful",
+    "this movie is dreadful honestly",
+    "😀 great",
+    "这部电影很好",
+    "<b>bold</b> and dull",
+    "the cast is charming but the script is clumsy " * 20,
+]
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +41,12 @@ def server(trained_models):
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "sentiment_app.cli.serve", "--models-dir", str(trained_models),
-         "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [sys.executable, "-m", "sentiment_app.cli.serve", "--models-dir", str(trained_models), "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -72,8 +82,9 @@ def test_eight_gradio_clients_of_fifty_mixed_requests_all_succeed(server):
         failures = 0
         for index in range(50):
             try:
-                result = mixed_request(lambda name, data: client.predict(*data, api_name=f"/{name}"),
-                                       client_number + index)
+                result = mixed_request(
+                    lambda name, data: client.predict(*data, api_name=f"/{name}"), client_number + index
+                )
                 assert isinstance(result, dict)
             except Exception:
                 failures += 1
@@ -89,6 +100,7 @@ def test_five_thousand_requests_do_not_leak_memory(server):
     samples = []
     failures = 0
     with httpx.Client() as http:
+
         def one(index: int) -> bool:
             try:
                 mixed_request(lambda name, data: call(http, url, name, data), index)
@@ -108,8 +120,49 @@ def test_five_thousand_requests_do_not_leak_memory(server):
     assert max(samples) - samples[0] < 160, f"RSS (MiB) every 500 requests: {samples}"
 
 
-def test_the_queue_and_concurrency_are_bounded(trained_models):
-    demo = build_demo(SentimentService.from_directory(trained_models))
-    assert demo._queue.max_size == QUEUE_SIZE
-    assert demo._queue.default_concurrency_limit == CONCURRENCY <= os.cpu_count() * 2
+def test_the_queue_and_concurrency_are_bounded(trained_models, monkeypatch):
+    """While model calls are held, CONCURRENCY run at once, QUEUE_SIZE wait, and every request
+    beyond those is refused at once with "queue full"; the held ones then all finish."""
+    service = SentimentService.from_directory(trained_models)
+    release, running = threading.Event(), []
+    predict = service.predict
+
+    def held_predict(text, model=None):
+        running.append(text)
+        release.wait(60)
+        return predict(text, model)
+
+    monkeypatch.setattr(service, "predict", held_predict)
+    demo = build_demo(service)
+    demo.launch(
+        prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True, **launch_options()
+    )
+    extra = 5
+
+    def one_request(index: int) -> str:
+        with httpx.Client() as http:
+            try:
+                call(http, demo.local_url, "predict", [f"the film is wonderful {index}", ""], timeout=90)
+                return "ok"
+            except httpx.HTTPStatusError as error:
+                return error.response.json()["detail"]
+
+    try:
+        with ThreadPoolExecutor(CONCURRENCY + QUEUE_SIZE + extra) as pool:
+            futures = [pool.submit(one_request, index) for index in range(CONCURRENCY + QUEUE_SIZE + extra)]
+            deadline = time.monotonic() + 60
+            while (sum(future.done() for future in futures) < extra or len(running) < CONCURRENCY) and (
+                time.monotonic() < deadline
+            ):
+                time.sleep(0.1)
+            time.sleep(0.5)  # room for a third call to start, were the bound not kept
+            assert len(running) == CONCURRENCY
+            release.set()
+            outcomes = [future.result() for future in futures]
+    finally:
+        release.set()
+        demo.close()
+    refused = [outcome for outcome in outcomes if outcome != "ok"]
+    assert len(refused) == extra and all("Queue is full" in outcome for outcome in refused)
+    assert outcomes.count("ok") == CONCURRENCY + QUEUE_SIZE
     assert launch_options()["state_session_capacity"] == SESSION_CAPACITY <= 256

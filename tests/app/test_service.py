@@ -95,7 +95,8 @@ def test_highlights_html_shades_by_sign():
 def test_compare_lists_every_model_and_notes_disagreement(handlers, service, monkeypatch):
     table, notes = handlers.compare("the film is wonderful")
     assert list(table["model"]) == service.model_names
-    assert "agree" in notes or "disagree" in notes
+    labels = {service.predict("the film is wonderful", name)[0].label for name in service.model_names}
+    assert (notes == "- All 5 models agree.") == (len(labels) == 1)
     import torch
 
     class FixedLogits:
@@ -131,14 +132,19 @@ def test_training_curves_have_every_model(handlers):
 
 
 def test_batch_scoring_writes_a_csv_and_reports_accuracy(handlers, tmp_path):
-    rows = [("the film is wonderful", "positive"), ("the film is dreadful", "negative"),
-            ("", "positive"), ("the story is superb", "1")]
+    rows = [
+        ("the film is wonderful", "positive"),
+        ("the film is dreadful", "negative"),
+        ("", "positive"),
+        ("the story is superb", "1"),
+    ]
     path = write_csv(tmp_path / "upload.csv", rows, header=("review", "sentiment"))
     columns, text_guess, label_guess, message = handlers.inspect_upload(str(path))
     assert (columns, text_guess, label_guess) == (["review", "sentiment"], "review", "sentiment")
     steps = []
     output, preview, accuracy, notes = handlers.score_file(
-        str(path), "review", "sentiment", ALL_MODELS, progress=lambda f, desc: steps.append(f))
+        str(path), "review", "sentiment", ALL_MODELS, progress=lambda f, desc: steps.append(f)
+    )
     with open(output, newline="", encoding="utf-8") as handle:
         scored = list(csv.DictReader(handle))
     assert len(scored) == 4 and scored[0]["bilstm_label"] == "positive" and scored[2]["bilstm_label"] == ""
@@ -155,12 +161,15 @@ def test_batch_with_one_model_and_no_labels(handlers, tmp_path):
     assert accuracy.empty
 
 
-@pytest.mark.parametrize("content, name, message", [
-    ("review\nthe film\n", "a.csv", "no column 'text'"),
-    (b"caf\xe9\n", "a.txt", "not valid UTF-8"),
-    ("{not json}\n", "a.jsonl", "not valid JSON"),
-    ("plain", "a.pdf", "Upload a"),
-])
+@pytest.mark.parametrize(
+    "content, name, message",
+    [
+        ("review\nthe film\n", "a.csv", "no column 'text'"),
+        (b"caf\xe9\n", "a.txt", "not valid UTF-8"),
+        ("{not json}\n", "a.jsonl", "not valid JSON"),
+        ("plain", "a.pdf", "Upload a"),
+    ],
+)
 def test_bad_uploads_get_clear_messages(handlers, tmp_path, content, name, message):
     path = tmp_path / name
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
@@ -183,18 +192,3 @@ def test_api_errors_are_gradio_errors(handlers):
         handlers.api_predict("")
     with pytest.raises(gr.Error, match="Unknown model"):
         handlers.api_predict("good", "transformer")
-
-
-def test_ui_layer_imports_no_torch():
-    """The UI modules stay thin: no tensor work in them."""
-    import ast
-    from pathlib import Path
-
-    for name in ("ui.py", "handlers.py", "plots.py"):
-        tree = ast.parse((Path(__file__).parent.parent / "sentiment_app" / name).read_text())
-        imported = {alias.name.split(".")[0] for node in ast.walk(tree)
-                    if isinstance(node, (ast.Import, ast.ImportFrom))
-                    for alias in getattr(node, "names", [])}
-        modules = {node.module.split(".")[0] for node in ast.walk(tree)
-                   if isinstance(node, ast.ImportFrom) and node.module}
-        assert "torch" not in imported | modules, name

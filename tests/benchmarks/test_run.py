@@ -14,8 +14,7 @@ from training.precision import bfloat16_native
 
 def test_alternate_timing_calls_the_functions_in_turn():
     calls = []
-    samples = timed_alternately({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
-                                repeats=4, warmup=1)
+    samples = timed_alternately({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, repeats=4, warmup=1)
     assert calls == ["a", "b"] * 5  # one warm-up round, then four timed rounds
     assert {name: len(times) for name, times in samples.items()} == {"a": 4, "b": 4}
     assert all(seconds >= 0 for times in samples.values() for seconds in times)
@@ -24,8 +23,7 @@ def test_alternate_timing_calls_the_functions_in_turn():
 @pytest.mark.slow
 def test_quick_run_measures_training_inference_and_the_app(tmp_path, capsys):
     out = tmp_path / "bench"
-    assert main(["--quick", "--sections", "training,inference,app", "--models", "bilstm",
-                 "--out", str(out)]) == 0
+    assert main(["--quick", "--sections", "training,inference,app", "--models", "bilstm", "--out", str(out)]) == 0
     report = json.loads(out.with_suffix(".json").read_text())
     assert report["quick"] is True and report["peak_gflops"] > 0
     labels = [row["model"] for row in report["training"]]
@@ -66,8 +64,13 @@ def test_device_inference_and_its_report_on_the_cpu_path():
     (row,) = rows
     assert 0 < row["eager_model_30"]["p50_ms"] <= row["eager_model_30"]["p99_ms"]
     assert row["long_batch_texts_per_second"] > 0 and row["long_batch_eager_roofline_fraction"] > 0
-    report = {"device": "Test GPU", "machine": "x86_64", "command": "python -m benchmarks.run --device cuda",
-              "peak_gflops": 51_000.0, "inference": rows}
+    report = {
+        "device": "Test GPU",
+        "machine": "x86_64",
+        "command": "python -m benchmarks.run --device cuda",
+        "peak_gflops": 51_000.0,
+        "inference": rows,
+    }
     text = device_markdown(report)
     assert "Test GPU" in text and "**51.0 TFLOP/s**" in text and "| lstm |" in text
 
@@ -81,8 +84,10 @@ def test_sample_texts_count_tokens_past_the_models_truncation():
     from sentiment_app.config import TokenizerConfig
     from sentiment_app.tokenization import TextEncoder, train_tokenizer
 
-    tokenizer = train_tokenizer(["the film is a quietly moving portrait of grief"] * 5,
-                                TokenizerConfig(vocab_size=60, min_frequency=1, max_length=10))
+    tokenizer = train_tokenizer(
+        ["the film is a quietly moving portrait of grief"] * 5,
+        TokenizerConfig(vocab_size=60, min_frequency=1, max_length=10),
+    )
     predictor = SimpleNamespace(encoder=TextEncoder(tokenizer))
     text = sample_text(predictor, 25)
     assert len(predictor.encoder.encode_ids([text])[0]) == 10  # the model reads 10 of them

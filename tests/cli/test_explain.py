@@ -1,15 +1,14 @@
 """`sentiment explain`: tokens, attributions, gate traces and gradient norms as JSON."""
 
 from __future__ import annotations
+
 import json
 import subprocess
-import numpy as np
-import pytest
+
 from sentiment_app.cli.explain import main as explain_main
-from sentiment_app.inference.internals import gradient_flow, trace_network, word_level
 from sentiment_app.inference.predictor import load_predictor
-from training.experiments.long_range import main as long_range_main
-from training.experiments.long_range import make_split
+
+TEXT = "the film is wonderful but its ending is dull"
 
 
 def test_explain_cli_prints_tokens_attributions_gates_and_gradients(tiny_model_dir, capsys):

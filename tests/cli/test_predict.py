@@ -26,8 +26,12 @@ def records(text: str) -> list[dict]:
 
 
 def test_standard_input_one_text_per_line(tiny_model_dir, capsys, monkeypatch):
-    code, out, _ = run(["--model", str(tiny_model_dir)], capsys,
-                       stdin="the film is wonderful\n\nthis movie is dreadful\n", monkeypatch=monkeypatch)
+    code, out, _ = run(
+        ["--model", str(tiny_model_dir)],
+        capsys,
+        stdin="the film is wonderful\n\nthis movie is dreadful\n",
+        monkeypatch=monkeypatch,
+    )
     assert code == 0
     rows = records(out)
     assert [r["text"] for r in rows] == ["the film is wonderful", "this movie is dreadful"]
@@ -45,8 +49,11 @@ def test_txt_file_to_output_file(tiny_model_dir, tmp_path, capsys):
 
 
 def test_csv_with_a_named_column_and_an_empty_row(tiny_model_dir, tmp_path, capsys):
-    source = write_csv(tmp_path / "reviews.csv", [("1", "the story is moving"), ("2", ""),
-                                                  ("3", "its ending is dull")], header=("id", "review"))
+    source = write_csv(
+        tmp_path / "reviews.csv",
+        [("1", "the story is moving"), ("2", ""), ("3", "its ending is dull")],
+        header=("id", "review"),
+    )
     code, out, _ = run(["--model", str(tiny_model_dir), "--input", str(source), "--text-column", "review"], capsys)
     rows = records(out)
     assert code == 0 and len(rows) == 3
@@ -87,6 +94,11 @@ def test_console_scripts_are_installed_and_document_themselves(script):
 
 
 def test_console_script_end_to_end(tiny_model_dir):
-    result = subprocess.run(["sentiment-predict", "--model", str(tiny_model_dir)], input="the film is superb\n",
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        ["sentiment-predict", "--model", str(tiny_model_dir)],
+        input="the film is superb\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(result.stdout)["label"] == "positive"

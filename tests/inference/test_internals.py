@@ -1,24 +1,19 @@
-"""Gate traces, gradient flow, the long-range experiment and the sentiment-explain CLI."""
+"""Gate traces and gradient flow through time, on trained models."""
 
 from __future__ import annotations
-
-import json
-import subprocess
 
 import numpy as np
 import pytest
 
-from sentiment_app.cli.explain import main as explain_main
 from sentiment_app.inference.internals import gradient_flow, trace_network, word_level
 from sentiment_app.inference.predictor import load_predictor
-from training.experiments.long_range import main as long_range_main
-from training.experiments.long_range import make_split
 
 TEXT = "the film is wonderful but its ending is dull"
 
 
-@pytest.mark.parametrize("name, gates", [("lstm", {"forget", "input", "output"}),
-                                         ("gru", {"update", "reset"}), ("simple-rnn", set())])
+@pytest.mark.parametrize(
+    "name, gates", [("lstm", {"forget", "input", "output"}), ("gru", {"update", "reset"}), ("simple-rnn", set())]
+)
 def test_traces_have_the_cells_gates_per_token(trained_models, name, gates):
     predictor = load_predictor(trained_models / name)
     trace = trace_network(predictor, TEXT)
@@ -82,13 +77,3 @@ def test_gradient_flow_matches_finite_differences(trained_models):
     with torch.no_grad():
         raised = torch.nn.functional.cross_entropy(model.forward_embedded(nudged, lengths), torch.tensor([1]))
     assert float(raised - loss.detach()) / step == pytest.approx(flow.norms[token], rel=0.05)
-
-
-
-
-
-
-
-
-
-

@@ -22,8 +22,7 @@ def test_predictions_come_in_order_with_probabilities_for_each_label(predictor):
         assert set(prediction.probabilities) == {"negative", "positive"}
         assert math.isclose(sum(prediction.probabilities.values()), 1.0, rel_tol=1e-6)
         assert prediction.confidence == max(prediction.probabilities.values())
-        assert prediction.to_dict() == {"label": prediction.label,
-                                        "probabilities": prediction.probabilities}
+        assert prediction.to_dict() == {"label": prediction.label, "probabilities": prediction.probabilities}
 
 
 def test_batch_and_single_predictions_agree(predictor):
@@ -65,8 +64,9 @@ def test_long_texts_are_truncated_and_flagged(predictor):
     assert not predictor.predict(["the film is great"])[0].truncated
 
 
-@pytest.mark.parametrize("text", ["😀 great film 🎬", "这部电影很好", "הסרט מצוין", "x" * 200_000,
-                                  "<script>alert(1)</script> great"])
+@pytest.mark.parametrize(
+    "text", ["😀 great film 🎬", "这部电影很好", "הסרט מצוין", "x" * 200_000, "<script>alert(1)</script> great"]
+)
 def test_unusual_scripts_and_sizes_get_a_prediction(predictor, text):
     prediction = predictor.predict([text])[0]
     assert prediction.label in ("negative", "positive")

@@ -29,10 +29,17 @@ def test_written_out_cell_matches_torch_on_random_weights(cell):
     assert (trace.hidden - expected).abs().max() <= 1e-5
 
 
-@pytest.mark.parametrize("name, changes", [
-    ("simple-rnn", {}), ("lstm", {}), ("gru", {}), ("bilstm", {"num_layers": 2}),
-    ("gru", {"bidirectional": True, "pooling": "mean"}), ("simple-rnn", {"pooling": "max"}),
-])
+@pytest.mark.parametrize(
+    "name, changes",
+    [
+        ("simple-rnn", {}),
+        ("lstm", {}),
+        ("gru", {}),
+        ("bilstm", {"num_layers": 2}),
+        ("gru", {"bidirectional": True, "pooling": "mean"}),
+        ("simple-rnn", {"pooling": "max"}),
+    ],
+)
 def test_reference_forward_matches_the_classifier(name, changes):
     torch.manual_seed(1)
     config = dataclasses.replace(preset(name), vocab_size=40, embedding_dim=8, hidden_dim=6, **changes)
@@ -61,8 +68,9 @@ def test_backpropagation_through_time_over_the_equations_matches_autograd(cell):
     torch.manual_seed(2)
     module = TORCH_LAYERS[cell](input_size=3, hidden_size=4, batch_first=True).double()
     weights = LayerWeights.from_module(module, cell)
-    W, U, b_input, b_hidden = (p.detach().clone().requires_grad_(True)
-                               for p in (weights.W, weights.U, weights.b_input, weights.b_hidden))
+    W, U, b_input, b_hidden = (
+        p.detach().clone().requires_grad_(True) for p in (weights.W, weights.U, weights.b_input, weights.b_hidden)
+    )
     inputs = torch.randn(2, 6, 3, dtype=torch.float64, requires_grad=True)
 
     def final_state(inputs, W, U, b_input, b_hidden):

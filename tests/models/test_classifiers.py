@@ -65,8 +65,9 @@ def test_the_padding_tokens_themselves_do_not_matter(name):
     padding = torch.arange(noisy.shape[1])[None, :] >= batch.lengths[:, None]
     noisy[padding] = torch.randint(1, VOCAB, (int(padding.sum()),))
     with torch.no_grad():
-        torch.testing.assert_close(model(batch.token_ids, batch.lengths),
-                                   model(noisy, batch.lengths), atol=1e-6, rtol=0)
+        torch.testing.assert_close(
+            model(batch.token_ids, batch.lengths), model(noisy, batch.lengths), atol=1e-6, rtol=0
+        )
 
 
 def test_backward_direction_matches_torch_bidirectional_lstm_on_packed_input():
@@ -82,13 +83,11 @@ def test_backward_direction_matches_torch_bidirectional_lstm_on_packed_input():
             getattr(reference, f"{name}_l0_reverse").copy_(getattr(backward_layer, f"{name}_l0"))
     batch = pad_batch(random_texts(seed=3, count=6, longest=15), padding_id=0)
     embedded = model.embedding(batch.token_ids)
-    packed = torch.nn.utils.rnn.pack_padded_sequence(embedded, batch.lengths, batch_first=True,
-                                                     enforce_sorted=False)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(embedded, batch.lengths, batch_first=True, enforce_sorted=False)
     with torch.no_grad():
         _, (final_states, _) = reference(packed)  # (2, batch, hidden)
         ours = model.encode(embedded, batch.lengths)  # (batch, 2 * hidden)
-    torch.testing.assert_close(ours, torch.cat([final_states[0], final_states[1]], dim=1),
-                               atol=1e-6, rtol=0)
+    torch.testing.assert_close(ours, torch.cat([final_states[0], final_states[1]], dim=1), atol=1e-6, rtol=0)
 
 
 def test_reverse_within_lengths_reverses_real_tokens_and_keeps_padding():
@@ -131,12 +130,15 @@ def test_impossible_lengths_are_rejected(lengths):
         model(torch.ones(2, 4, dtype=torch.long), torch.tensor(lengths))
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"cell": "transformer"}, "unknown cell"),
-    ({"pooling": "median"}, "unknown pooling"),
-    ({"hidden_dim": 0}, "hidden_dim"),
-    ({"dropout": 1.0}, "dropout"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"cell": "transformer"}, "unknown cell"),
+        ({"pooling": "median"}, "unknown pooling"),
+        ({"hidden_dim": 0}, "hidden_dim"),
+        ({"dropout": 1.0}, "dropout"),
+    ],
+)
 def test_bad_settings_are_refused_with_the_valid_choices(change, message):
     with pytest.raises(ValueError, match=message):
         ModelConfig(**change)
@@ -165,8 +167,9 @@ def test_masked_max_sends_each_gradient_to_the_step_that_held_the_maximum():
     torch.testing.assert_close(ours.grad, reference.grad, rtol=0, atol=0)
     assert not ours.grad[~mask].any()  # padding receives nothing
     with torch.no_grad():
-        torch.testing.assert_close(masked_pool(values, mask, "max"),
-                                   values.masked_fill(~mask[:, :, None], -1e9).amax(dim=1))
+        torch.testing.assert_close(
+            masked_pool(values, mask, "max"), values.masked_fill(~mask[:, :, None], -1e9).amax(dim=1)
+        )
 
 
 def test_masked_max_sends_a_tied_maximum_to_its_first_step_as_max_does():
@@ -199,8 +202,7 @@ def test_reverse_within_lengths_matches_a_flip_of_each_text_with_its_gradient():
     torch.manual_seed(4)
     lengths = torch.tensor([6, 1, 3, 6])
     sequences = torch.randn(4, 6, 5, requires_grad=True)
-    expected = torch.stack([torch.cat([s[: int(n)].flip(0), s[int(n):]])
-                            for s, n in zip(sequences, lengths)])
+    expected = torch.stack([torch.cat([s[: int(n)].flip(0), s[int(n) :]]) for s, n in zip(sequences, lengths)])
     reversed_ = reverse_within_lengths(sequences, lengths)
     torch.testing.assert_close(reversed_, expected, rtol=0, atol=0)
     upstream = torch.randn_like(reversed_)

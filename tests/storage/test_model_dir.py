@@ -23,8 +23,14 @@ def resave(loaded, directory, **changes):
     config = loaded.config
     for key, value in changes.items():
         setattr(config, key, value)
-    save_model_dir(directory, config, loaded.model, loaded.encoder.tokenizer, loaded.metrics,
-                   (loaded.directory / "README.md").read_text())
+    save_model_dir(
+        directory,
+        config,
+        loaded.model,
+        loaded.encoder.tokenizer,
+        loaded.metrics,
+        (loaded.directory / "README.md").read_text(),
+    )
 
 
 def test_saved_directory_loads_with_identical_predictions(model_copy, tmp_path):
@@ -99,7 +105,7 @@ def test_weights_of_another_shape_are_named(model_copy):
 
 
 def test_invalid_config_is_named(model_copy):
-    (model_copy / "config.json").write_text("{\"name\": 3")
+    (model_copy / "config.json").write_text('{"name": 3')
     with pytest.raises(ModelLoadError, match="config.json: not a valid model config"):
         load_model_dir(model_copy)
 

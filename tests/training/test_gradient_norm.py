@@ -25,8 +25,10 @@ def small_model(seed: int = 0, name: str = "bilstm") -> nn.Module:
 
 def texts(count: int = 48) -> EncodedSplit:
     generator = torch.Generator().manual_seed(7)
-    id_lists = [torch.randint(2, 30, (int(torch.randint(1, 9, (1,), generator=generator)),),
-                              generator=generator).tolist() for _ in range(count)]
+    id_lists = [
+        torch.randint(2, 30, (int(torch.randint(1, 9, (1,), generator=generator)),), generator=generator).tolist()
+        for _ in range(count)
+    ]
     return EncodedSplit(id_lists, [len(ids) % 2 for ids in id_lists])
 
 
@@ -70,8 +72,15 @@ def test_training_with_the_rows_read_ends_with_the_same_weights(name, clip_norm)
     runs = []
     for use_rows in (True, False):
         model = small_model(name=name)
-        trainer = Trainer(model, TrainingConfig(batch_size=8, clip_norm=clip_norm, seed=3), texts(), texts(),
-                          padding_id=0, label_names=LABELS, show_progress=False)
+        trainer = Trainer(
+            model,
+            TrainingConfig(batch_size=8, clip_norm=clip_norm, seed=3),
+            texts(),
+            texts(),
+            padding_id=0,
+            label_names=LABELS,
+            show_progress=False,
+        )
         if not use_rows:
             trainer.rows_read = None
         torch.manual_seed(11)  # the same dropout masks
@@ -89,8 +98,9 @@ def test_training_with_the_rows_read_ends_with_the_same_weights(name, clip_norm)
 
 def test_the_trainer_records_rows_only_during_its_epochs():
     model = small_model()
-    trainer = Trainer(model, TrainingConfig(batch_size=8), texts(), texts(), padding_id=0,
-                      label_names=LABELS, show_progress=False)
+    trainer = Trainer(
+        model, TrainingConfig(batch_size=8), texts(), texts(), padding_id=0, label_names=LABELS, show_progress=False
+    )
     trainer.train_epoch(1)
     assert trainer.rows_read.hook is None and trainer.rows_read.ids == []
     model.train()

@@ -15,15 +15,15 @@ from sentiment_app import load_predictor
 from sentiment_app.config import preset
 from sentiment_app.models.classifiers import build_model
 from tests.conftest import TINY_MODEL_ARGS
-from tests.test_training import interrupt_in_second_epoch
 from training.precision import PrecisionError, bfloat16_native, check_precision
 from training.train import main
 from training.trainer import EncodedSplit, Trainer, TrainingConfig, evaluate_split
 
 CPU = torch.device("cpu")
 LABELS = ["negative", "positive"]
-needs_bfloat16 = pytest.mark.skipif(not bfloat16_native(CPU),
-                                    reason="this CPU multiplies in bfloat16 neither with AVX512-BF16 nor AMX")
+needs_bfloat16 = pytest.mark.skipif(
+    not bfloat16_native(CPU), reason="this CPU multiplies in bfloat16 neither with AVX512-BF16 nor AMX"
+)
 
 
 def without_bfloat16_hardware(monkeypatch) -> None:
@@ -36,8 +36,7 @@ def marker_task(count: int, seed: int) -> EncodedSplit:
     generator = torch.Generator().manual_seed(seed)
     id_lists, labels = [], []
     for row in range(count):
-        ids = torch.randint(4, 40, (int(torch.randint(2, 14, (1,), generator=generator)),),
-                            generator=generator)
+        ids = torch.randint(4, 40, (int(torch.randint(2, 14, (1,), generator=generator)),), generator=generator)
         if row % 2:
             ids[int(torch.randint(0, len(ids), (1,), generator=generator))] = 3
         id_lists.append(ids.tolist())
@@ -47,10 +46,16 @@ def marker_task(count: int, seed: int) -> EncodedSplit:
 
 def bilstm_trainer(precision: str, train: EncodedSplit, validation: EncodedSplit) -> Trainer:
     torch.manual_seed(0)
-    config = dataclasses.replace(preset("bilstm"), vocab_size=40, embedding_dim=16, hidden_dim=16,
-                                 dropout=0.0)
-    return Trainer(build_model(config), TrainingConfig(batch_size=16, learning_rate=0.01, precision=precision),
-                   train, validation, 0, LABELS, show_progress=False)
+    config = dataclasses.replace(preset("bilstm"), vocab_size=40, embedding_dim=16, hidden_dim=16, dropout=0.0)
+    return Trainer(
+        build_model(config),
+        TrainingConfig(batch_size=16, learning_rate=0.01, precision=precision),
+        train,
+        validation,
+        0,
+        LABELS,
+        show_progress=False,
+    )
 
 
 def test_an_unknown_precision_is_refused():
@@ -108,7 +113,9 @@ def test_a_model_learns_as_well_in_bfloat16_as_in_float32():
 
 
 @needs_bfloat16
-def test_the_training_script_records_the_precision_and_resume_keeps_to_it(tmp_path, tiny_csv, monkeypatch, capsys):
+def test_the_training_script_records_the_precision_and_resume_keeps_to_it(
+    tmp_path, tiny_csv, monkeypatch, capsys, interrupt_training
+):
     out = tmp_path / "model"
     args = ["--model", "bilstm", "--dataset", str(tiny_csv), "--out", str(out), *TINY_MODEL_ARGS]
     assert main([*args, "--precision", "bfloat16"]) == 0
@@ -119,6 +126,6 @@ def test_the_training_script_records_the_precision_and_resume_keeps_to_it(tmp_pa
     probabilities = prediction.probabilities
     assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-5)
     # a float32 checkpoint is not continued in bfloat16
-    interrupt_in_second_epoch(monkeypatch, args)
+    interrupt_training(args)
     assert main([*args, "--precision", "bfloat16", "--resume"]) == 2
     assert "other settings" in capsys.readouterr().err

@@ -6,26 +6,53 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from sentiment_app.paths import PACKAGE_ROOT
 from tests.conftest import free_port, synthetic_reviews, write_csv
 from training.train import main
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
-ARGS = ["--model", "gru", "--epochs", "4", "--patience", "4", "--embedding-dim", "32",
-        "--hidden-dim", "32", "--vocab-size", "300", "--min-frequency", "1", "--quiet"]
-
+ROOT = PACKAGE_ROOT
+ARGS = [
+    "--model",
+    "gru",
+    "--epochs",
+    "4",
+    "--patience",
+    "4",
+    "--embedding-dim",
+    "32",
+    "--hidden-dim",
+    "32",
+    "--vocab-size",
+    "300",
+    "--min-frequency",
+    "1",
+    "--quiet",
+]
 
 
 def test_two_processes_reach_the_quality_of_one(tmp_path):
     data = write_csv(tmp_path / "reviews.csv", synthetic_reviews(3000, seed=5))
     assert main([*ARGS, "--dataset", str(data), "--out", str(tmp_path / "single")]) == 0
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-               "--master_port", str(free_port()), "-m", "training.train", *ARGS,
-               "--dataset", str(data), "--out", str(tmp_path / "ddp")]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(free_port()),
+        "-m",
+        "training.train",
+        *ARGS,
+        "--dataset",
+        str(data),
+        "--out",
+        str(tmp_path / "ddp"),
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,6 +17,7 @@ import torch
 from sentiment_app import load_predictor
 from sentiment_app.config import preset
 from sentiment_app.models.classifiers import build_model
+from sentiment_app.paths import PACKAGE_ROOT
 from sentiment_app.storage.model_dir import load_model_dir
 from tests.conftest import TINY_MODEL_ARGS, synthetic_reviews, write_csv
 from training.resume import checkpoint_dir
@@ -38,29 +38,6 @@ def without_timings(value):
     return value
 
 
-def interrupt_in_epoch(monkeypatch, args: list[str], call: int) -> None:
-    """Run sentiment-train with `args` and stop it (KeyboardInterrupt) as the `call`-th epoch of
-    the run starts (counting every candidate's epochs)."""
-    original = Trainer.train_epoch
-    calls = []
-
-    def stop(self, epoch):
-        calls.append(epoch)
-        if len(calls) == call:
-            raise KeyboardInterrupt
-        return original(self, epoch)
-
-    monkeypatch.setattr("training.trainer.Trainer.train_epoch", stop)
-    with pytest.raises(KeyboardInterrupt):
-        main(args)
-    monkeypatch.undo()
-
-
-def interrupt_in_second_epoch(monkeypatch, args: list[str]) -> None:
-    """Stop sentiment-train as its second epoch starts, leaving the checkpoint of the first."""
-    interrupt_in_epoch(monkeypatch, args, call=2)
-
-
 MODELS = ["simple-rnn", "lstm", "bilstm", "gru", "bag-of-embeddings"]
 
 
@@ -71,11 +48,20 @@ def test_each_model_directory_is_complete_and_loads(trained_models, name):
     loaded = load_model_dir(directory)
     assert loaded.config.name == name
     metrics = json.loads((directory / "metrics.json").read_text())
-    for key in ("validation", "test", "history", "training_seconds", "parameters", "seed",
-                "library_versions", "command", "best_epoch"):
+    for key in (
+        "validation",
+        "test",
+        "history",
+        "training_seconds",
+        "parameters",
+        "seed",
+        "library_versions",
+        "command",
+        "best_epoch",
+    ):
         assert key in metrics
     assert metrics["dataset"]["fingerprint"] and metrics["dataset"]["name"].endswith("reviews.csv")
-    assert metrics["command"].startswith("sentiment-train --models ")
+    assert metrics["command"].startswith("sentiment train --models ")
     assert len(metrics["test"]["confusion_matrix"]) == 2
     assert {"accuracy", "macro_f1"} <= set(metrics["test"])
     assert metrics["command"] in (directory / "README.md").read_text()
@@ -158,17 +144,37 @@ def test_resume_after_sigkill_continues_to_the_same_result(tmp_path):
     """A run killed mid-training keeps the old model; --resume then ends where an uninterrupted
     run ends."""
     data = write_csv(tmp_path / "reviews.csv", synthetic_reviews(3000, seed=5))
-    args = ["--model", "lstm", "--dataset", str(data), "--epochs", "6", "--patience", "6",
-            "--embedding-dim", "32", "--hidden-dim", "32", "--vocab-size", "300",
-            "--min-frequency", "1", "--quiet"]
+    args = [
+        "--model",
+        "lstm",
+        "--dataset",
+        str(data),
+        "--epochs",
+        "6",
+        "--patience",
+        "6",
+        "--embedding-dim",
+        "32",
+        "--hidden-dim",
+        "32",
+        "--vocab-size",
+        "300",
+        "--min-frequency",
+        "1",
+        "--quiet",
+    ]
     reference = tmp_path / "reference"
     assert main([*args, "--out", str(reference)]) == 0
     out = tmp_path / "model"
     assert main([*args, "--epochs", "1", "--out", str(out)]) == 0  # a previous good model
     previous = (out / "model.safetensors").read_bytes()
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    process = subprocess.Popen([sys.executable, "-m", "training.train", *args, "--out", str(out)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE_ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "training.train", *args, "--out", str(out)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     checkpoint_state = checkpoint_dir(out) / "state.json"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
@@ -189,10 +195,10 @@ def test_resume_after_sigkill_continues_to_the_same_result(tmp_path):
     assert not checkpoint_dir(out).exists()
 
 
-def test_resume_refuses_a_checkpoint_from_other_settings(tmp_path, tiny_csv, monkeypatch, capsys):
+def test_resume_refuses_a_checkpoint_from_other_settings(tmp_path, tiny_csv, monkeypatch, capsys, interrupt_training):
     out = tmp_path / "model"
     args = ["--model", "gru", "--dataset", str(tiny_csv), "--out", str(out), *TINY_MODEL_ARGS]
-    interrupt_in_second_epoch(monkeypatch, args)
+    interrupt_training(args)
     assert checkpoint_dir(out).is_dir()
     assert main([*args, "--learning-rate", "0.02", "--resume"]) == 2
     assert "other settings" in capsys.readouterr().err
@@ -212,16 +218,33 @@ def test_bad_dataset_gives_a_message_not_a_traceback(tmp_path, capsys):
 
 def test_help_documents_the_main_flags():
     result = subprocess.run(["sentiment-train", "--help"], capture_output=True, text=True, check=True)
-    for flag in ("--model", "--models", "--dataset", "--seed", "--out", "--resume", "--embeddings",
-                 "--clip-norm", "--text-column", "--label-column"):
+    for flag in (
+        "--model",
+        "--models",
+        "--dataset",
+        "--seed",
+        "--out",
+        "--resume",
+        "--embeddings",
+        "--clip-norm",
+        "--text-column",
+        "--label-column",
+    ):
         assert flag in result.stdout
 
 
 def test_gradients_are_clipped_to_the_norm_only_when_they_exceed_it():
     model = build_model(dataclasses.replace(preset("lstm"), vocab_size=20, embedding_dim=4, hidden_dim=4))
     split = EncodedSplit([[2, 3]], [1])
-    trainer = Trainer(model, TrainingConfig(clip_norm=1.0), split, split, padding_id=0,
-                      label_names=["negative", "positive"], show_progress=False)
+    trainer = Trainer(
+        model,
+        TrainingConfig(clip_norm=1.0),
+        split,
+        split,
+        padding_id=0,
+        label_names=["negative", "positive"],
+        show_progress=False,
+    )
     for scale, expected_norm in ((100.0, 1.0), (1e-3, None)):
         for parameter in model.parameters():
             parameter.grad = torch.full_like(parameter, scale)
@@ -234,8 +257,7 @@ def test_gradients_are_clipped_to_the_norm_only_when_they_exceed_it():
             assert all(torch.equal(b, p.grad) for b, p in zip(before, model.parameters()))
         else:  # large ones are scaled down to the norm, keeping their direction
             assert float(after) == pytest.approx(expected_norm, rel=1e-4)
-            ratios = {round(float(p.grad.flatten()[0] / b.flatten()[0]), 6)
-                      for b, p in zip(before, model.parameters())}
+            ratios = {round(float(p.grad.flatten()[0] / b.flatten()[0]), 6) for b, p in zip(before, model.parameters())}
             assert len(ratios) == 1
 
 
@@ -247,8 +269,15 @@ def test_weight_averaging_follows_every_step_and_is_what_fit_keeps():
     texts = [[2, 3, 4], [5, 6], [7, 8, 9, 10], [11]] * 8
     split = EncodedSplit(texts, [1, 0, 1, 0] * 8)
     decay = 0.6
-    trainer = Trainer(model, TrainingConfig(epochs=2, batch_size=8, patience=5, average_decay=decay),
-                      split, split, padding_id=0, label_names=["negative", "positive"], show_progress=False)
+    trainer = Trainer(
+        model,
+        TrainingConfig(epochs=2, batch_size=8, patience=5, average_decay=decay),
+        split,
+        split,
+        padding_id=0,
+        label_names=["negative", "positive"],
+        show_progress=False,
+    )
     expected: dict[str, torch.Tensor] = {}
     original_step = trainer.optimizer.step
 
@@ -263,19 +292,31 @@ def test_weight_averaging_follows_every_step_and_is_what_fit_keeps():
     by_epoch = []  # the hand-made average at the end of each epoch
     state = trainer.fit(on_epoch_end=lambda t: by_epoch.append(dict(expected)), log=lambda line: None)
     for name, value in by_epoch[-1].items():
-        torch.testing.assert_close(trainer.averaged.module.get_parameter(name).detach(), value,
-                                   rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(trainer.averaged.module.get_parameter(name).detach(), value, rtol=1e-5, atol=1e-6)
     kept = dict(model.named_parameters())  # the average of the best epoch, not the raw weights
     for name, value in by_epoch[state.best_epoch - 1].items():
         torch.testing.assert_close(kept[name].detach(), value, rtol=1e-5, atol=1e-6)
 
 
-def test_resume_with_weight_averaging_ends_where_an_uninterrupted_run_ends(tmp_path, tiny_csv, monkeypatch):
-    args = ["--model", "lstm", "--dataset", str(tiny_csv), *TINY_MODEL_ARGS, "--epochs", "3",
-            "--patience", "3", "--average-decay", "0.9"]
+def test_resume_with_weight_averaging_ends_where_an_uninterrupted_run_ends(
+    tmp_path, tiny_csv, monkeypatch, interrupt_training
+):
+    args = [
+        "--model",
+        "lstm",
+        "--dataset",
+        str(tiny_csv),
+        *TINY_MODEL_ARGS,
+        "--epochs",
+        "3",
+        "--patience",
+        "3",
+        "--average-decay",
+        "0.9",
+    ]
     assert main([*args, "--out", str(tmp_path / "reference")]) == 0
     out = tmp_path / "model"
-    interrupt_in_second_epoch(monkeypatch, [*args, "--out", str(out)])
+    interrupt_training([*args, "--out", str(out)])
     assert main([*args, "--out", str(out), "--resume"]) == 0
     resumed = json.loads((out / "metrics.json").read_text())
     expected = json.loads((tmp_path / "reference" / "metrics.json").read_text())
@@ -285,8 +326,7 @@ def test_resume_with_weight_averaging_ends_where_an_uninterrupted_run_ends(tmp_p
     assert "moving average of the weights (decay 0.9" in (out / "README.md").read_text()
 
 
-CANDIDATE_ARGS = ["--model", "gru", *TINY_MODEL_ARGS, "--epochs", "2", "--patience", "2",
-                  "--learning-rate", "0.003"]
+CANDIDATE_ARGS = ["--model", "gru", *TINY_MODEL_ARGS, "--epochs", "2", "--patience", "2", "--learning-rate", "0.003"]
 
 
 def test_candidates_keep_the_seed_with_the_best_validation_accuracy(tmp_path, tiny_csv):
@@ -309,16 +349,17 @@ def test_candidates_keep_the_seed_with_the_best_validation_accuracy(tmp_path, ti
     assert not checkpoint_dir(out).exists()
 
 
-def test_resume_skips_the_candidates_already_trained(tmp_path, tiny_csv, monkeypatch):
+def test_resume_skips_the_candidates_already_trained(tmp_path, tiny_csv, monkeypatch, interrupt_training):
     args = [*CANDIDATE_ARGS, "--dataset", str(tiny_csv), "--candidates", "2"]
     assert main([*args, "--out", str(tmp_path / "reference")]) == 0
     out = tmp_path / "model"
-    interrupt_in_epoch(monkeypatch, [*args, "--out", str(out)], call=4)  # second candidate, epoch 2
+    interrupt_training([*args, "--out", str(out)], call=4)  # second candidate, epoch 2
     assert (checkpoint_dir(out) / "seed-13").is_dir() and (checkpoint_dir(out) / "seed-14").is_dir()
     epochs_run = []
     original = Trainer.train_epoch
-    monkeypatch.setattr("training.trainer.Trainer.train_epoch",
-                        lambda self, epoch: epochs_run.append(epoch) or original(self, epoch))
+    monkeypatch.setattr(
+        "training.trainer.Trainer.train_epoch", lambda self, epoch: epochs_run.append(epoch) or original(self, epoch)
+    )
     assert main([*args, "--out", str(out), "--resume"]) == 0
     assert epochs_run == [2]  # only what the interruption left undone
     resumed = json.loads((out / "metrics.json").read_text())

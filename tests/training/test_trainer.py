@@ -21,8 +21,7 @@ LABELS = ["negative", "positive"]
 
 def tiny_model(name: str = "bilstm"):
     torch.manual_seed(0)
-    return build_model(dataclasses.replace(preset(name), vocab_size=30, embedding_dim=6, hidden_dim=5,
-                                           dropout=0.0))
+    return build_model(dataclasses.replace(preset(name), vocab_size=30, embedding_dim=6, hidden_dim=5, dropout=0.0))
 
 
 def batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -95,16 +94,24 @@ def test_each_step_learns_from_the_clean_and_the_perturbed_batch(frozen):
     token_ids, lengths, labels = batch()
     split = EncodedSplit([ids[:n].tolist() for ids, n in zip(token_ids, lengths)], labels.tolist())
     epsilon = 0.3
-    trainer = Trainer(model, TrainingConfig(batch_size=8, adversarial_epsilon=epsilon, clip_norm=1e9),
-                      split, split, padding_id=0, label_names=LABELS, show_progress=False)
+    trainer = Trainer(
+        model,
+        TrainingConfig(batch_size=8, adversarial_epsilon=epsilon, clip_norm=1e9),
+        split,
+        split,
+        padding_id=0,
+        label_names=LABELS,
+        show_progress=False,
+    )
     reference = tiny_model()
     reference.load_state_dict(model.state_dict())
     reference.embedding.weight.requires_grad_(not frozen)
     reference.train()
     nn.functional.cross_entropy(reference(token_ids, lengths), labels).backward()
     embedded = reference.embedding(token_ids).detach().requires_grad_(True)
-    gradient, = torch.autograd.grad(
-        nn.functional.cross_entropy(reference.forward_embedded(embedded, lengths), labels), embedded)
+    (gradient,) = torch.autograd.grad(
+        nn.functional.cross_entropy(reference.forward_embedded(embedded, lengths), labels), embedded
+    )
     delta = epsilon * gradient / gradient.flatten(1).norm(dim=1)[:, None, None]
     perturbed = reference.embedding(token_ids) + delta
     nn.functional.cross_entropy(reference.forward_embedded(perturbed, lengths), labels).backward()
@@ -112,7 +119,8 @@ def test_each_step_learns_from_the_clean_and_the_perturbed_batch(frozen):
 
     captured = {}
     trainer.optimizer.step = lambda: captured.update(
-        {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None})
+        {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+    )
     trainer.train_epoch(1)
     assert set(captured) == set(expected)
     assert ("embedding.weight" in captured) is not frozen
@@ -122,8 +130,24 @@ def test_each_step_learns_from_the_clean_and_the_perturbed_batch(frozen):
 
 def test_the_run_records_adversarial_training_in_metrics_and_model_card(tmp_path, tiny_csv):
     out = tmp_path / "model"
-    assert main(["--model", "gru", "--dataset", str(tiny_csv), *TINY_MODEL_ARGS, "--epochs", "2",
-                 "--adversarial-epsilon", "0.5", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "--model",
+                "gru",
+                "--dataset",
+                str(tiny_csv),
+                *TINY_MODEL_ARGS,
+                "--epochs",
+                "2",
+                "--adversarial-epsilon",
+                "0.5",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["training"]["adversarial_epsilon"] == 0.5
     assert "adversarial training" in (out / "README.md").read_text()

@@ -15,10 +15,16 @@ from sentiment_app.inference.backends.bfloat16 import Bfloat16Classifier, bfloat
 from sentiment_app.inference.predictor import BackendError, load_predictor
 from training.evaluation.verify_backends import main as verify_main
 
-needs_bfloat16 = pytest.mark.skipif(not bfloat16_native(),
-                                    reason="this CPU multiplies in bfloat16 neither with AVX512-BF16 nor AMX")
-TEXTS = ["a warm and wonderful film", "dull, slow and far too long", "the acting is superb",
-         "i wanted my money back", "not bad at all"]
+needs_bfloat16 = pytest.mark.skipif(
+    not bfloat16_native(), reason="this CPU multiplies in bfloat16 neither with AVX512-BF16 nor AMX"
+)
+TEXTS = [
+    "a warm and wonderful film",
+    "dull, slow and far too long",
+    "the acting is superb",
+    "i wanted my money back",
+    "not bad at all",
+]
 
 
 def copy_with_check(source, destination, check):
@@ -45,8 +51,11 @@ def test_it_is_refused_for_a_model_without_a_passed_check(tiny_model_dir, tmp_pa
     unchecked = copy_with_check(tiny_model_dir, tmp_path / "unchecked", None)
     with pytest.raises(BackendError, match="records no bfloat16 check.*sentiment verify"):
         load_predictor(unchecked, backend="bfloat16")
-    failed = copy_with_check(tiny_model_dir, tmp_path / "failed", {
-        "label_agreement": 0.98, "max_probability_difference": 0.05, "passed": False, "texts": 40})
+    failed = copy_with_check(
+        tiny_model_dir,
+        tmp_path / "failed",
+        {"label_agreement": 0.98, "max_probability_difference": 0.05, "passed": False, "texts": 40},
+    )
     with pytest.raises(BackendError, match="failed bfloat16 check \\(98.00% of labels agree"):
         load_predictor(failed, backend="bfloat16")
     assert load_predictor(failed).backend in ("onnx", "torch")  # the default never picks it
@@ -90,8 +99,12 @@ def test_sentiment_predict_scores_in_bfloat16_and_explains_a_refusal(tiny_model_
     texts = tmp_path / "texts.txt"
     texts.write_text("\n".join(TEXTS) + "\n")
     out = tmp_path / "scored.jsonl"
-    assert predict_main(["--model", str(tiny_model_dir), "--backend", "bfloat16", "--input", str(texts),
-                         "--output", str(out)]) == 0
+    assert (
+        predict_main(
+            ["--model", str(tiny_model_dir), "--backend", "bfloat16", "--input", str(texts), "--output", str(out)]
+        )
+        == 0
+    )
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [record["text"] for record in records] == TEXTS
     unchecked = copy_with_check(tiny_model_dir, tmp_path / "unchecked", None)

@@ -25,9 +25,15 @@ SHAPES = list(itertools.product(("rnn", "lstm", "gru"), (False, True), (1, 2), (
 
 
 def small_model(cell: str, bidirectional: bool, layers: int, pooling: str) -> torch.nn.Module:
-    config = dataclasses.replace(preset(PRESET_OF_CELL[cell]), vocab_size=VOCAB, embedding_dim=8,
-                                 hidden_dim=6, bidirectional=bidirectional, num_layers=layers,
-                                 pooling=pooling)
+    config = dataclasses.replace(
+        preset(PRESET_OF_CELL[cell]),
+        vocab_size=VOCAB,
+        embedding_dim=8,
+        hidden_dim=6,
+        bidirectional=bidirectional,
+        num_layers=layers,
+        pooling=pooling,
+    )
     torch.manual_seed(layers * 7 + len(pooling))
     return build_model(config).eval()
 
@@ -46,8 +52,9 @@ def ragged_batch(seed: int, lengths: list[int] = RAGGED) -> tuple[torch.Tensor, 
 @pytest.mark.parametrize("lengths", [RAGGED, UNPADDED], ids=["ragged", "unpadded"])
 def test_graph_matches_the_eager_model(cell, bidirectional, layers, pooling, lengths):
     model = small_model(cell, bidirectional, layers, pooling)
-    session = onnxruntime.InferenceSession(recurrent_graph(model).SerializeToString(),
-                                           providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(
+        recurrent_graph(model).SerializeToString(), providers=["CPUExecutionProvider"]
+    )
     token_ids, lengths = ragged_batch(seed=len(SHAPES), lengths=lengths)
     with torch.no_grad():
         expected = model(token_ids, lengths).numpy()
@@ -62,8 +69,10 @@ def test_each_layer_is_one_recurrent_node_that_reads_the_lengths():
     assert len(recurrent) == 2
     for node in recurrent:
         assert "sequence_lens" in node.input
-        assert onnx.helper.get_attribute_value(
-            next(a for a in node.attribute if a.name == "direction")) == b"bidirectional"
+        assert (
+            onnx.helper.get_attribute_value(next(a for a in node.attribute if a.name == "direction"))
+            == b"bidirectional"
+        )
     # no reversed copy of the inputs: the operator reads each text backwards itself
     assert not any(node.op_type in ("GatherElements", "ReverseSequence") for node in graph.node)
 

@@ -34,13 +34,16 @@ def test_murmurhash_gives_spacys_documented_keys():
 def fake_vectors(words: dict[str, list[float]]) -> WordVectors:
     names = list(words)
     matrix = np.array([words[name] for name in names], dtype=np.float32)
-    return WordVectors(matrix=matrix, row_of=lambda token: names.index(token.lower())
-                       if token.lower() in names else None)
+    return WordVectors(
+        matrix=matrix, row_of=lambda token: names.index(token.lower()) if token.lower() in names else None
+    )
 
 
 def test_known_tokens_get_their_scaled_vector_padding_zeros_the_rest_seeded_draws():
-    tokenizer = train_tokenizer([text for text, _ in synthetic_reviews(100)],
-                                TokenizerConfig(algorithm="wordpiece", vocab_size=200, min_frequency=1))
+    tokenizer = train_tokenizer(
+        [text for text, _ in synthetic_reviews(100)],
+        TokenizerConfig(algorithm="wordpiece", vocab_size=200, min_frequency=1),
+    )
     vocab = tokenizer.get_vocab()
     known = [token for token in ("film", "great") if token in vocab]
     assert known, "the synthetic reviews should contain these words"
@@ -78,17 +81,21 @@ def test_swappable_words_are_frequent_lower_case_alphabetic_words():
 
 
 def test_nearest_words_ranks_by_cosine_and_never_returns_the_word_itself():
-    vectors = fake_vectors({"good": [1.0, 0.1], "great": [0.9, 0.2], "bad": [-1.0, 0.1],
-                            "awful": [-0.9, 0.3], "plot": [0.0, 1.0]})
-    neighbours = nearest_words(["good", "great", "bad", "awful", "plot", "missing"],
-                               vectors.matrix, vectors.row_of, count=2)
+    vectors = fake_vectors(
+        {"good": [1.0, 0.1], "great": [0.9, 0.2], "bad": [-1.0, 0.1], "awful": [-0.9, 0.3], "plot": [0.0, 1.0]}
+    )
+    neighbours = nearest_words(
+        ["good", "great", "bad", "awful", "plot", "missing"], vectors.matrix, vectors.row_of, count=2
+    )
     assert "missing" not in neighbours
     assert neighbours["good"] == ["great", "plot"]
     assert neighbours["bad"] == ["awful", "plot"]
     assert all(word not in options for word, options in neighbours.items())
     # chunked computation gives the same table
-    assert nearest_words(["good", "great", "bad", "awful", "plot"], vectors.matrix, vectors.row_of,
-                         count=2, chunk=2) == neighbours
+    assert (
+        nearest_words(["good", "great", "bad", "awful", "plot"], vectors.matrix, vectors.row_of, count=2, chunk=2)
+        == neighbours
+    )
 
 
 def test_swap_words_replaces_only_words_with_neighbours_and_keeps_capitals():
@@ -106,8 +113,10 @@ def test_swapped_copies_are_seeded_and_leave_the_other_copies_as_they_were():
     swapped = swapped_texts(texts, swapping, neighbours)
     assert len(swapped) == 4 * len(texts)
     assert swapped == swapped_texts(texts, swapping, neighbours)
-    assert swapped_texts(texts, AugmentSettings(copies=2, swap_copies=4, swap_probability=0.5, seed=4),
-                         neighbours) != swapped
+    assert (
+        swapped_texts(texts, AugmentSettings(copies=2, swap_copies=4, swap_probability=0.5, seed=4), neighbours)
+        != swapped
+    )
     allowed = {w for text in texts for w in text.split()} | {w for ws in neighbours.values() for w in ws}
     words = {w for copy in swapped for w in copy.split()}
     assert words & {"great", "fine", "boring", "movie"}  # some words were swapped

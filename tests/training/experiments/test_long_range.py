@@ -1,13 +1,11 @@
 """The long-range experiment: the synthetic task and a quick run that writes its JSON and plot."""
 
 from __future__ import annotations
+
 import json
-import subprocess
+
 import numpy as np
-import pytest
-from sentiment_app.cli.explain import main as explain_main
-from sentiment_app.inference.internals import gradient_flow, trace_network, word_level
-from sentiment_app.inference.predictor import load_predictor
+
 from training.experiments.long_range import main as long_range_main
 from training.experiments.long_range import make_split
 

@@ -1,14 +1,10 @@
 """`sentiment tune`: selection on validation only, its tables, and the size budget."""
 
 from __future__ import annotations
+
 import json
-import numpy as np
+
 import pytest
-from tests.conftest import synthetic_reviews
-from training.evaluation.behaviour import Case, Check, all_checks, run_checks
-from training.evaluation.metrics import classification_report, macro_f1
-from training.evaluation.reference import tfidf_logistic_regression
-from training.evaluation.significance import bootstrap_accuracy_interval, mcnemar
 
 
 def test_tuning_selects_on_validation_and_writes_its_table(tmp_path, tiny_csv, monkeypatch):
@@ -16,8 +12,12 @@ def test_tuning_selects_on_validation_and_writes_its_table(tmp_path, tiny_csv, m
 
     monkeypatch.setitem(tune.GRIDS, "gru", {"--hidden-dim": [8, 16]})
     extra = "--epochs 2 --embedding-dim 8 --vocab-size 200 --min-frequency 1"
-    assert tune.main(["--model", "gru", "--seeds", "2", "--dataset", str(tiny_csv),
-                      "--out", str(tmp_path), "--extra", extra]) == 0
+    assert (
+        tune.main(
+            ["--model", "gru", "--seeds", "2", "--dataset", str(tiny_csv), "--out", str(tmp_path), "--extra", extra]
+        )
+        == 0
+    )
     result = json.loads((tmp_path / "gru.json").read_text())
     means = [row["mean_validation_accuracy"] for row in result["rows"]]
     assert means == sorted(means, reverse=True) and len(result["rows"]) == 2
@@ -32,8 +32,25 @@ def test_distilled_grid_writes_its_own_table_and_refuses_models_it_lacks(tmp_pat
 
     monkeypatch.setitem(tune.DISTILLED_GRIDS, "gru", {"--average-decay": [0.0, 0.9]})
     extra = "--epochs 2 --embedding-dim 8 --vocab-size 200 --min-frequency 1"
-    assert tune.main(["--model", "gru", "--grid", "distilled", "--seeds", "1", "--dataset", str(tiny_csv),
-                      "--out", str(tmp_path), "--extra", extra]) == 0
+    assert (
+        tune.main(
+            [
+                "--model",
+                "gru",
+                "--grid",
+                "distilled",
+                "--seeds",
+                "1",
+                "--dataset",
+                str(tiny_csv),
+                "--out",
+                str(tmp_path),
+                "--extra",
+                extra,
+            ]
+        )
+        == 0
+    )
     result = json.loads((tmp_path / "gru-distilled.json").read_text())
     assert {row["configuration"]["--average-decay"] for row in result["rows"]} == {0.0, 0.9}
     assert not (tmp_path / "gru.json").exists()  # the plain grid's table is left alone
@@ -45,14 +62,21 @@ def test_distilled_grid_writes_its_own_table_and_refuses_models_it_lacks(tmp_pat
 def test_tuning_puts_configurations_over_the_size_budget_last(tmp_path):
     from training.experiments import tune
 
-    rows = [{"configuration": {"--hidden-dim": 512}, "runs": [{"validation_accuracy": 0.9, "best_epoch": 1}],
-             "mean_validation_accuracy": 0.9},
-            {"configuration": {"--hidden-dim": 8}, "runs": [{"validation_accuracy": 0.7, "best_epoch": 1}],
-             "mean_validation_accuracy": 0.7}]
+    rows = [
+        {
+            "configuration": {"--hidden-dim": 512},
+            "runs": [{"validation_accuracy": 0.9, "best_epoch": 1}],
+            "mean_validation_accuracy": 0.9,
+        },
+        {
+            "configuration": {"--hidden-dim": 8},
+            "runs": [{"validation_accuracy": 0.7, "best_epoch": 1}],
+            "mean_validation_accuracy": 0.7,
+        },
+    ]
     earlier = tmp_path / "earlier.json"
     earlier.write_text(json.dumps({"rows": rows, "base_flags": ["--vocab-size", "200"], "command": "c"}))
-    assert tune.main(["--model", "gru", "--from-json", str(earlier), "--out", str(tmp_path),
-                      "--max-size-mb", "2"]) == 0
+    assert tune.main(["--model", "gru", "--from-json", str(earlier), "--out", str(tmp_path), "--max-size-mb", "2"]) == 0
     result = json.loads((tmp_path / "gru.json").read_text())
     assert result["selected"] == {"--hidden-dim": 8}
     assert result["rows"][1]["estimated_size_mb"] > 2 > result["rows"][0]["estimated_size_mb"]
