@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from benchmarks.run import timed_alternately
+from benchmarks.timing import timed_alternately
 from sentiment_app.models.classifiers import masked_pool, valid_mask
 
 

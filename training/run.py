@@ -1,48 +1,30 @@
-"""One training run: data, tokenizer and device shared by its models; candidates fitted with
-per-epoch checkpoints; the best one scored and written as a model directory."""
+"""One training run: candidates fitted with per-epoch checkpoints, the best one scored and written
+as a model directory (the shared data and tokenizer are in `context`)."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import math
-import os
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
 import torch
-from tokenizers import Tokenizer
 from torch import distributed, nn
 
 from sentiment_app.config import ModelDirConfig
 from sentiment_app.models.classifiers import build_model, count_parameters
 from sentiment_app.storage.model_dir import save_model_dir
-from sentiment_app.tokenization import PAD_TOKEN, TextEncoder, train_tokenizer
-from training.data.embeddings import (
-    VECTOR_SOURCES,
-    EmbeddingsError,
-    WordVectors,
-    initialise_embedding,
-    load_vectors,
-    minilm_tokenizer,
-)
-from training.data.sources import DatasetError, SentimentSplits, load_splits
-from training.distill.augment import AugmentSettings
+from sentiment_app.tokenization import PAD_TOKEN, TextEncoder
+from training.context import RunContext, start_process_group
+from training.data.embeddings import VECTOR_SOURCES, EmbeddingsError, initialise_embedding
+from training.data.sources import DatasetError
 from training.distill.teacher import TeacherError
-from training.distill.transfer import TransferSet
 from training.evaluation.compare import write_comparison
 from training.model_card import render_model_card
-from training.precision import PrecisionError, check_precision
-from training.report import (
-    ReferenceFigures,
-    backend_figures,
-    behavioural_figures,
-    created_now,
-    library_versions,
-    test_figures,
-)
+from training.precision import PrecisionError
+from training.report import backend_figures, behavioural_figures, created_now, library_versions, test_figures
 from training.resume import (
     ResumeError,
     checkpoint_dir,
@@ -52,116 +34,10 @@ from training.resume import (
     restore_trainer,
     save_checkpoint,
 )
-from training.settings import model_config_from_args, tokenizer_config_from_args, training_config_from_args
-from training.trainer import (
-    EncodedSplit,
-    Trainer,
-    TrainerState,
-    TrainingConfig,
-    averaging_horizon,
-    encode_split,
-    evaluate_split,
-    process_group,
-)
+from training.settings import model_config_from_args, training_config_from_args
+from training.trainer import Trainer, TrainerState, TrainingConfig, averaging_horizon, evaluate_split, process_group
 
 RUN_ERRORS = (DatasetError, ResumeError, EmbeddingsError, TeacherError, PrecisionError)
-
-
-class RunContext:
-    """What every model of one invocation shares: data, tokenizer, command line."""
-
-    def __init__(self, args: argparse.Namespace, argv: list[str], prog: str) -> None:
-        self.args = args
-        self.command = shlex.join([*prog.split(), *argv])
-        quiet = args.quiet or process_group()[0] != 0  # under torchrun, process 0 reports
-        self.log = (lambda message: None) if quiet else (lambda message: print(message, flush=True))
-        self.device = pick_device(args.device)
-        if args.precision:
-            check_precision(args.precision, self.device)
-        self.tokenizer_config = tokenizer_config_from_args(args)
-        self.log(f"loading dataset {args.dataset} ...")
-        self.splits: SentimentSplits = load_splits(
-            args.dataset,
-            seed=args.split_seed,
-            text_column=args.text_column,
-            label_column=args.label_column,
-        )
-        self.fingerprint = self.splits.fingerprint()
-        sizes = self.splits.sizes()
-        self.log(
-            f"{args.dataset}: {sizes['train']:,} train / {sizes['validation']:,} validation "
-            f"/ {sizes['test']:,} test texts (fingerprint {self.fingerprint[:12]})"
-        )
-        self.reference = ReferenceFigures(self.splits, self.log)
-        self.transfer_set = (
-            None
-            if not args.teacher
-            else TransferSet(
-                args.teacher,
-                self.splits,
-                AugmentSettings(copies=args.augment_copies, swap_copies=args.swap_copies, seed=args.split_seed),
-                calibrate=args.calibrate_teacher,
-                device=self.device,
-                log=self.log,
-                vectors=self.vectors,
-                progress=not args.quiet,
-            )
-        )
-        self._tokenizer: Tokenizer | None = None
-        self._encoded: dict[str, EncodedSplit] = {}
-        self._vectors: dict[str, WordVectors] = {}  # by name, loaded once per run
-
-    def tokenizer(self) -> Tokenizer:
-        if self._tokenizer is None:
-            source = VECTOR_SOURCES.get(self.args.embeddings or "")
-            if source is not None and source.has_own_tokenizer:
-                self._tokenizer = minilm_tokenizer(self.tokenizer_config.max_length)
-            else:
-                self._tokenizer = train_tokenizer(self.splits.train["text"], self.tokenizer_config)
-        return self._tokenizer
-
-    def use_tokenizer(self, tokenizer: Tokenizer) -> None:
-        if self._tokenizer is not None and self._tokenizer.to_str() != tokenizer.to_str():
-            self._encoded = {}
-        self._tokenizer = tokenizer
-
-    def vectors(self, name: str | None = None) -> WordVectors:
-        """The vectors of --embeddings, or of `name`; each loaded once per run."""
-        name = name or self.args.embeddings
-        if name not in self._vectors:
-            self.log(f"loading {name} vectors ...")
-            self._vectors[name] = load_vectors(name)
-        return self._vectors[name]
-
-    def encoded(self, split: str) -> EncodedSplit:
-        if split not in self._encoded:
-            self._encoded[split] = encode_split(TextEncoder(self.tokenizer()), self.splits.splits[split])
-        return self._encoded[split]
-
-    def transfer(self) -> tuple[EncodedSplit, dict[str, Any]]:
-        return self.transfer_set.build(
-            TextEncoder(self.tokenizer()), self.fingerprint, self.args.dataset, self.args.split_seed
-        )
-
-
-def pick_device(choice: str) -> torch.device:
-    """cpu, cuda, or auto (cuda when available); under torchrun each process takes the GPU of
-    its LOCAL_RANK."""
-    if choice == "cpu" or (choice == "auto" and not torch.cuda.is_available()):
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise DatasetError("--device cuda: no CUDA device is available")
-    return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-
-
-def start_process_group(device: str) -> bool:
-    """Join the process group torchrun set up (gloo on CPU, NCCL on GPU); False when not
-    launched by torchrun."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return False
-    use_cuda = device != "cpu" and torch.cuda.is_available()
-    distributed.init_process_group(backend="nccl" if use_cuda else "gloo")
-    return True
 
 
 def run_settings(name: str, model_config, training: TrainingConfig, context: RunContext) -> dict[str, Any]:

@@ -203,10 +203,7 @@ class Trainer:
         self.label_names = list(label_names)
         self.show_progress = show_progress
         self.optimizer = torch.optim.Adam(
-            model.parameters(),
-            lr=config.learning_rate,
-            weight_decay=config.weight_decay,
-            fused=True,
+            model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=True
         )
         self.loss_function = nn.CrossEntropyLoss()
         self.averaged: AveragedModel | None = None

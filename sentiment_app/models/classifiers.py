@@ -133,11 +133,7 @@ class RecurrentClassifier(nn.Module):
         # layers[depth][direction]: direction 0 reads left to right, 1 right to left.
         self.layers = nn.ModuleList(
             nn.ModuleList(
-                layer_class(
-                    config.embedding_dim if depth == 0 else hidden * directions,
-                    hidden,
-                    batch_first=True,
-                )
+                layer_class(config.embedding_dim if depth == 0 else hidden * directions, hidden, batch_first=True)
                 for _ in range(directions)
             )
             for depth in range(config.num_layers)

@@ -8,7 +8,8 @@ import json
 import pytest
 import torch
 
-from benchmarks.run import main, timed_alternately
+from benchmarks.run import main
+from benchmarks.timing import timed_alternately
 from training.precision import bfloat16_native
 
 
@@ -57,7 +58,9 @@ def test_a_gpu_run_is_refused_with_a_clear_message_where_torch_sees_none(capsys,
 def test_device_inference_and_its_report_on_the_cpu_path():
     """The GPU sections' code, run on the CPU (this machine has no GPU): one row per model with
     a latency and a long-batch share, and a report that names the device."""
-    from benchmarks.run import Roofline, device_inference_section, device_markdown
+    from benchmarks.inference_speed import device_inference_section
+    from benchmarks.report import device_markdown
+    from benchmarks.timing import Roofline
 
     cpu = torch.device("cpu")
     rows = device_inference_section(["lstm"], quick=True, roofline=Roofline(256, cpu), device=cpu)
@@ -80,7 +83,7 @@ def test_sample_texts_count_tokens_past_the_models_truncation():
     (the count must not rely on the overflow the truncating tokenizer reports)."""
     from types import SimpleNamespace
 
-    from benchmarks.run import sample_text
+    from benchmarks.inference_speed import sample_text
     from sentiment_app.config import TokenizerConfig
     from sentiment_app.tokenization import TextEncoder, train_tokenizer
 
