@@ -34,7 +34,7 @@ def long_range_table(path: Path) -> str:
             cell = per_distance[str(distance)] if str(distance) in per_distance else per_distance[distance]
             cells.append(f"{cell['mean']:.2f} ({cell['min']:.2f}–{cell['max']:.2f})")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    command = result["settings"]["command"].strip().replace("python -m training.long_range", "sentiment long-range")
+    command = result["settings"]["command"].strip()
     return f"Test accuracy, mean of the seeds (min–max); 0.50 is chance. Reproduce with `{command}`.\n\n" + "\n".join(
         lines
     )

@@ -2,70 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import random
-import socket
 from pathlib import Path
 
 import pytest
 
-POSITIVE_WORDS = ["great", "wonderful", "moving", "brilliant", "delightful", "superb", "charming"]
-NEGATIVE_WORDS = ["awful", "boring", "dreadful", "tedious", "clumsy", "terrible", "dull"]
-SUBJECTS = ["the film", "this movie", "the story", "the cast", "the script", "its ending"]
-FILLERS = ["", "honestly", "from start to finish", "for the most part", "in the end", "really"]
-
-TINY_MODEL_ARGS = [
-    "--epochs",
-    "6",
-    "--learning-rate",
-    "0.01",
-    "--dropout",
-    "0.1",
-    "--token-dropout",
-    "0",
-    "--embedding-dim",
-    "16",
-    "--hidden-dim",
-    "16",
-    "--vocab-size",
-    "200",
-    "--min-frequency",
-    "1",
-    "--batch-size",
-    "16",
-    "--patience",
-    "4",
-    "--quiet",
-]
-
-
-def synthetic_reviews(count: int, seed: int = 0) -> list[tuple[str, int]]:
-    """Distinct short reviews whose label is set by one sentiment word."""
-    rng = random.Random(seed)
-    rows, seen = [], set()
-    while len(rows) < count:
-        label = rng.randint(0, 1)
-        word = rng.choice(POSITIVE_WORDS if label else NEGATIVE_WORDS)
-        text = f"{rng.choice(SUBJECTS)} is {word} {rng.choice(FILLERS)} number {len(rows)}".replace("  ", " ")
-        if text not in seen:
-            seen.add(text)
-            rows.append((text, label))
-    return rows
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now, for a server under test."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def write_csv(path: Path, rows, header=("text", "label")) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
+from tests.helpers import TINY_MODEL_ARGS, synthetic_reviews, write_csv
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ from sentiment_app.app.service import MAX_UPLOAD_BYTES, SentimentService
 from sentiment_app.app.ui import launch_options
 from sentiment_app.cli.serve import build_parser
 from sentiment_app.paths import PACKAGE_ROOT
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 ROOT = PACKAGE_ROOT
 

@@ -6,7 +6,7 @@ import pytest
 
 from sentiment_app.config import TokenizerConfig
 from sentiment_app.tokenization import PAD_TOKEN, UNK_TOKEN, TextEncoder, load_tokenizer, train_tokenizer
-from tests.conftest import synthetic_reviews
+from tests.helpers import synthetic_reviews
 
 TEXTS = [text for text, _ in synthetic_reviews(200)]
 

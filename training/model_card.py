@@ -183,15 +183,23 @@ def precision_note(training: dict[str, Any]) -> str:
     )
 
 
-def recipe_note(recipe: dict[str, Any] | None) -> str:
-    if not recipe:
-        return ""
-    source = recipe.get("recipe")
-    reproduce = f"`sentiment train --recipe {source}` reproduces it " if source and not source.endswith(".toml") else ""
-    return (
-        f"\n{reproduce}{'(' if reproduce else ''}every resolved setting is in `metrics.json` under "
-        f"`recipe`{')' if reproduce else ''}.\n"
+def settings_note(command: str, record: dict[str, Any] | None) -> str:
+    """How to train the model again: its recipe, and what the command changed in it."""
+    earlier = (
+        " That command is the `sentiment-train` of an earlier release, whose per-model defaults are now in the recipes."
+        if command.startswith("sentiment-train ")
+        else ""
     )
+    if not record:
+        return earlier.strip() and f"\n{earlier.strip()}\n"
+    recipe, overrides = record.get("recipe"), record.get("overrides") or {}
+    where = "Every resolved setting is in `metrics.json` under `settings`."
+    if recipe and overrides:
+        changed = ", ".join(f"`{key} = {value}`" for key, value in overrides.items())
+        return f"\nTrained from the recipe `{recipe}` with {changed}.{earlier} {where}\n"
+    if recipe:
+        return f"\n`sentiment train --recipe {recipe}` trains it with the same settings.{earlier} {where}\n"
+    return f"\n{where}{earlier}\n"
 
 
 def render_model_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
@@ -255,7 +263,7 @@ Made with this command (seed {metrics["seed"]}, {metrics["training_seconds"]:.1f
 ```bash
 {metrics["command"]}
 ```
-{recipe_note(metrics.get("recipe"))}
+{settings_note(metrics["command"], metrics.get("settings"))}
 Adam (learning rate {metrics["training"]["learning_rate"]}), batch size
 {metrics["training"]["batch_size"]}, gradient-norm clipping at {metrics["training"]["clip_norm"]},
 early stopping after {metrics["training"]["patience"]} epochs without a better validation accuracy.{averaging_note(metrics["training"])}{adversarial_note(metrics["training"])}{precision_note(metrics["training"])}{candidates_note(metrics.get("candidates"))}

@@ -126,8 +126,9 @@ def fit_candidate(
         tensors, meta, _ = read_checkpoint(resume_dir)
         if meta["run_settings"] != settings:
             raise ResumeError(
-                f"{resume_dir}: the checkpoint was made with other settings or data; rerun the "
-                "original command with --resume, or drop --resume to start afresh"
+                f"{resume_dir}: the checkpoint was made with other settings or data (or by a release "
+                "with other defaults; the checkpoint's state.json lists them under run_settings); rerun "
+                "with those settings and --resume, or drop --resume to start afresh"
             )
         checkpoint = (tensors, meta)
     torch.manual_seed(training.seed)
@@ -186,7 +187,7 @@ def fit_candidate(
     return FittedCandidate(model.cpu(), state, training, embeddings, distillation)
 
 
-def train_one(name: str, out_dir: Path, context: RunContext, recipe: dict[str, Any]) -> dict[str, Any]:
+def train_one(name: str, out_dir: Path, context: RunContext, settings: dict[str, Any]) -> dict[str, Any]:
     """Train model `name` (the best of --candidates seeds on validation) and write its
     directory; returns its metrics."""
     args = context.args
@@ -255,7 +256,7 @@ def train_one(name: str, out_dir: Path, context: RunContext, recipe: dict[str, A
         "reference": None if test_report is None else context.reference.against(test_report, test.labels),
         "library_versions": library_versions(),
         "command": context.command,
-        "recipe": recipe,
+        "settings": settings,
         "created": created_now(),
     }
     save_model_dir(out_dir, config, model, tokenizer, metrics, render_model_card(config, metrics))
@@ -269,7 +270,7 @@ def train_one(name: str, out_dir: Path, context: RunContext, recipe: dict[str, A
     return metrics
 
 
-def train_all(args: argparse.Namespace, argv: list[str], recipes: dict[str, dict[str, Any]], prog: str) -> int:
+def train_all(args: argparse.Namespace, argv: list[str], settings: dict[str, dict[str, Any]], prog: str) -> int:
     """Train every model the command names; 2 with a one-line message on a known error."""
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -283,7 +284,7 @@ def train_all(args: argparse.Namespace, argv: list[str], recipes: dict[str, dict
     grouped = start_process_group(args.device)
     try:
         context = RunContext(args, argv, prog)
-        results = {name: train_one(name, out / name if several else out, context, recipes[name]) for name in names}
+        results = {name: train_one(name, out / name if several else out, context, settings[name]) for name in names}
     except RUN_ERRORS as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2

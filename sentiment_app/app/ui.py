@@ -50,7 +50,7 @@ A synthetic task: the label is set by the first token, followed by N random dist
 network reads only its final state. `sentiment long-range` reproduces this plot."""
 QUEUE_SIZE = 64  # requests waiting at most; more are refused with "queue full"
 # Gradio keeps a copy of the page's config for every session it has seen (each API call is a
-# new session), 10,000 of them by default: about 0.4 MB each here. The app keeps no per-user
+# new session), 10,000 of them by default (docs/reliability.md). The app keeps no per-user
 # state, so a small bound keeps memory flat under load.
 SESSION_CAPACITY = 128
 CONCURRENCY = 2  # model calls at once: one per CPU core on the free Spaces hardware

@@ -7,7 +7,7 @@ from gradio_client import Client
 
 from sentiment_app.app.service import SentimentService
 from sentiment_app.app.ui import build_demo, launch_options
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 
 @pytest.fixture(scope="module")

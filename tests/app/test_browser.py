@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import write_csv
+from tests.helpers import write_csv
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 CHROMIUM = "/usr/bin/chromium"

@@ -22,7 +22,7 @@ from benchmarks.rest import call
 from sentiment_app.app.service import SentimentService
 from sentiment_app.app.ui import CONCURRENCY, QUEUE_SIZE, SESSION_CAPACITY, build_demo, launch_options
 from sentiment_app.paths import PACKAGE_ROOT
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.slow
 ROOT = PACKAGE_ROOT

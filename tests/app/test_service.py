@@ -13,7 +13,7 @@ import pytest
 from sentiment_app.app.handlers import ALL_MODELS, NO_LABEL_COLUMN, Handlers, highlights_html
 from sentiment_app.app.service import MAX_TEXT_CHARS, SentimentService, UserInputError, prepare_text
 from sentiment_app.inference.explain import explain, highlight_spans
-from tests.conftest import write_csv
+from tests.helpers import write_csv
 
 
 @pytest.fixture(scope="module")

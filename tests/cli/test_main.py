@@ -68,4 +68,4 @@ def test_train_dry_run_through_the_console_script():
         ["sentiment", "train", "--recipe", "bilstm", "--dry-run"], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["training"]["candidates"] == 4
+    assert json.loads(result.stdout)["resolved"]["training"]["candidates"] == 4

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from sentiment_app.cli.predict import main
-from tests.conftest import write_csv
+from tests.helpers import write_csv
 
 
 def run(argv, capsys, stdin: str | None = None, monkeypatch=None):

@@ -14,7 +14,7 @@ import torch
 from sentiment_app import load_predictor
 from sentiment_app.config import preset
 from sentiment_app.models.classifiers import build_model
-from tests.conftest import TINY_MODEL_ARGS
+from tests.helpers import TINY_MODEL_ARGS
 from training.precision import PrecisionError, bfloat16_native, check_precision
 from training.train import main
 from training.trainer import EncodedSplit, Trainer, TrainingConfig, evaluate_split

@@ -52,7 +52,11 @@ def test_the_recipe_resolves_to_the_settings_the_shipped_model_was_trained_with(
     assert {key: resolved[key] for key in augmentation} == augmentation  # older runs lack swap_copies
     assert resolved["swap_copies"] == augmentation.get("swap_copies", 0)
     assert settings["distillation"]["teachers"] == metrics["distillation"]["teacher_directories"]
-    assert metrics["recipe"] == settings  # what the shipped directory records
+    assert metrics["settings"] == {
+        "recipe": name,
+        "overrides": {},
+        "resolved": settings,
+    }  # what the shipped directory records
 
 
 def test_flags_override_the_recipe_and_a_teacher_flag_replaces_the_recipes_list():
@@ -61,6 +65,16 @@ def test_flags_override_the_recipe_and_a_teacher_flag_replaces_the_recipes_list(
     assert args.swap_copies == 5 and args.token_dropout == 0.2  # the rest is the recipe's
     twice = parse_args(["--recipe", "bilstm", "--teacher", "a", "--teacher", "b"])
     assert [str(t) for t in twice.teacher] == ["a", "b"]
+
+
+def test_flags_that_change_the_recipe_are_recorded_and_can_switch_its_parts_off():
+    args = parse_args(["--recipe", "bilstm", "--seed", "13", "--learning-rate", "0.01", "--no-freeze-embeddings"])
+    assert args.recipe_overrides == {"learning_rate": 0.01}  # the same seed and flag value change nothing
+    plain = parse_args(["--recipe", "bilstm", "--no-teacher", "--embeddings", "none"])
+    assert plain.teacher is None and plain.embeddings is None
+    assert plain.swap_copies == 0 and not plain.calibrate_teacher  # they need a teacher
+    assert set(plain.recipe_overrides) == {"teacher", "embeddings", "swap_copies"}
+    assert resolved_settings("bilstm", plain)["distillation"] is None
 
 
 def test_a_recipe_file_by_path_and_its_errors(tmp_path, capsys):
@@ -75,6 +89,8 @@ def test_a_recipe_file_by_path_and_its_errors(tmp_path, capsys):
         "choice.toml": ('[architecture]\npooling = "median"\n', "'median' is not one of"),
         "twice.toml": ("seed = 1\n[training]\nseed = 2\n", "'seed' is set twice"),
         "broken.toml": ("seed = = 1\n", "unreadable recipe"),
+        "models.toml": ('models = "lstm,gru"\n', "unknown setting 'models'"),
+        "untyped.toml": ("model = 5\n", "expected a string"),
     }
     for file_name, (text, message) in cases.items():
         (tmp_path / file_name).write_text(text)
@@ -92,8 +108,10 @@ def test_a_recipe_file_by_path_and_its_errors(tmp_path, capsys):
 def test_dry_run_prints_the_resolved_settings_and_trains_nothing(tmp_path, capsys):
     assert main(["--recipe", "lstm", "--dry-run", "--out", str(tmp_path / "out")]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["model_name"] == "lstm" and printed["training"]["learning_rate"] == 0.002
-    assert printed["distillation"]["teachers"] == ["runs/teacher"]
+    assert printed["recipe"] == "lstm" and printed["overrides"] == {}  # --out is not a recipe key
+    resolved = printed["resolved"]
+    assert resolved["model_name"] == "lstm" and resolved["training"]["learning_rate"] == 0.002
+    assert resolved["distillation"]["teachers"] == ["runs/teacher"]
     assert not (tmp_path / "out").exists()
 
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from sentiment_app.paths import PACKAGE_ROOT
-from tests.conftest import free_port, synthetic_reviews, write_csv
+from tests.helpers import free_port, synthetic_reviews, write_csv
 from training.train import main
 
 pytestmark = pytest.mark.slow

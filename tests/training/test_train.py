@@ -19,7 +19,7 @@ from sentiment_app.config import preset
 from sentiment_app.models.classifiers import build_model
 from sentiment_app.paths import PACKAGE_ROOT
 from sentiment_app.storage.model_dir import load_model_dir
-from tests.conftest import TINY_MODEL_ARGS, synthetic_reviews, write_csv
+from tests.helpers import TINY_MODEL_ARGS, synthetic_reviews, write_csv
 from training.resume import checkpoint_dir
 from training.train import main
 from training.trainer import EncodedSplit, Trainer, TrainingConfig

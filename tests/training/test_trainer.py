@@ -12,7 +12,7 @@ from torch import nn
 
 from sentiment_app.config import preset
 from sentiment_app.models.classifiers import build_model
-from tests.conftest import TINY_MODEL_ARGS
+from tests.helpers import TINY_MODEL_ARGS
 from training.train import main
 from training.trainer import EmbeddingPerturbation, EncodedSplit, Trainer, TrainingConfig
 

@@ -14,7 +14,7 @@ and, in `swap_copies` further copies, a third in place of Tang et al.'s same-par
 replacement (which needs a tagger):
 
     swaps       each word becomes one of its near neighbours in word-vector space with
-                probability `swap_probability` (training/neighbours.py)
+                probability `swap_probability` (training/distill/neighbours.py)
                     "a warm , funny film"  ->  "a warm , silly film"
 
 [UNK] is a special token of both the student's and the teacher's tokenizer, so both read it as

@@ -39,7 +39,7 @@ from training.settings import model_config_from_args
 
 FILES_OVERHEAD_MB = 0.8  # tokenizer.json, config, metrics and model card of a 16k-token model
 
-# Each grid: flag -> values. Flags not listed keep the model's defaults.
+# Each grid: flag -> values. Flags not listed keep `sentiment train`'s defaults (or take --extra's values).
 GRIDS: dict[str, dict[str, list[Any]]] = {
     "bilstm": {
         "--embeddings": ["glove-50d", "spacy-md-300d"],

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 RECIPES_DIR = Path(__file__).resolve().parent
+# what a run is asked to do, not how a model is made (and `models`: a recipe makes one model)
+NOT_IN_RECIPES = {"help", "recipe", "dry_run", "models", "resume"}
 
 
 class RecipeError(ValueError):
@@ -56,12 +58,14 @@ def read_recipe(path: Path) -> dict[str, Any]:
 def apply_recipe(parser: argparse.ArgumentParser, settings: dict[str, Any], path: Path) -> argparse.Namespace:
     """A namespace holding the recipe's values, converted and checked as the flags would be;
     parse_args(argv, namespace=...) then lets any flag given override them."""
-    actions = {action.dest: action for action in parser._actions}  # argparse keeps no public index
+    actions: dict[str, argparse.Action] = {}
+    for action in parser._actions:  # argparse keeps no public index; the first flag of a dest wins
+        actions.setdefault(action.dest, action)
     namespace = argparse.Namespace()
     for key, value in settings.items():
         action = actions.get(key)
-        if action is None or key in {"help", "recipe", "dry_run"}:
-            known = sorted(dest for dest in actions if dest not in {"help", "recipe", "dry_run"})
+        if action is None or key in NOT_IN_RECIPES:
+            known = sorted(dest for dest in actions if dest not in NOT_IN_RECIPES)
             raise RecipeError(
                 f"{path}: unknown setting {key!r}; a recipe sets flags of {parser.prog}: {', '.join(known)}"
             )
@@ -95,6 +99,8 @@ def convert(action: argparse.Action, value: Any, where: str) -> Any:
 def convert_one(action: argparse.Action, value: Any, where: str) -> Any:
     if isinstance(value, (dict, list)) or isinstance(value, bool) and action.type is not None:
         raise RecipeError(f"{where}: expected a single value, not {value!r}")
+    if action.type is None and not isinstance(value, str):
+        raise RecipeError(f"{where}: expected a string, not {value!r}")
     try:
         converted = action.type(value) if action.type is not None else value
     except (TypeError, ValueError) as error:

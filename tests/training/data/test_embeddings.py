@@ -11,7 +11,7 @@ import torch
 
 from sentiment_app.config import TokenizerConfig
 from sentiment_app.tokenization import PAD_TOKEN, UNK_TOKEN, train_tokenizer
-from tests.conftest import synthetic_reviews
+from tests.helpers import synthetic_reviews
 from training.data.embeddings import (
     TARGET_STD,
     EmbeddingsError,

@@ -13,7 +13,7 @@ import pytest
 from datasets import ClassLabel, Dataset, Features, Value
 
 from sentiment_app.labels import label_to_id
-from tests.conftest import synthetic_reviews, write_csv
+from tests.helpers import synthetic_reviews, write_csv
 from training.data.sources import (
     RT_SNIPPETS,
     RT_SNIPPETS_MEMBER,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import synthetic_reviews
+from tests.helpers import synthetic_reviews
 from training.distill.teacher import main as teacher_main
 
 transformers = pytest.importorskip("transformers")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import TINY_MODEL_ARGS
+from tests.helpers import TINY_MODEL_ARGS
 from training.train import main as train_main
 
 transformers = pytest.importorskip("transformers")

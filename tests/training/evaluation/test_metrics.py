@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import synthetic_reviews
+from tests.helpers import synthetic_reviews
 from training.evaluation.behaviour import Case, Check, all_checks, run_checks
 from training.evaluation.metrics import classification_report, macro_f1
 from training.evaluation.reference import tfidf_logistic_regression

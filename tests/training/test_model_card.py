@@ -1,0 +1,27 @@
+"""The model card says how to train the model again, and does not claim more than is true."""
+
+from __future__ import annotations
+
+from training.model_card import settings_note
+
+
+def test_a_recipe_run_without_changes_names_the_recipe():
+    note = settings_note("sentiment train --recipe gru", {"recipe": "gru", "overrides": {}, "resolved": {}})
+    assert "`sentiment train --recipe gru` trains it with the same settings" in note
+    assert "earlier release" not in note
+
+
+def test_a_recipe_run_with_changes_lists_them_and_claims_no_reproduction():
+    note = settings_note("sentiment train --recipe gru --seed 14", {"recipe": "gru", "overrides": {"seed": 14}})
+    assert "Trained from the recipe `gru` with `seed = 14`" in note and "same settings" not in note
+
+
+def test_a_run_without_a_recipe_points_at_the_resolved_settings():
+    note = settings_note("sentiment train --model gru", {"recipe": None, "overrides": {}, "resolved": {}})
+    assert note.strip() == "Every resolved setting is in `metrics.json` under `settings`."
+
+
+def test_the_command_of_an_earlier_release_is_marked_as_such():
+    note = settings_note("sentiment-train --models gru,lstm --teacher runs/teacher", None)
+    assert "earlier release" in note
+    assert settings_note("sentiment train --model gru", None) == ""
