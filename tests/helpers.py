@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import random
 import socket
+import time
 from pathlib import Path
 
 POSITIVE_WORDS = ["great", "wonderful", "moving", "brilliant", "delightful", "superb", "charming"]
@@ -46,3 +47,30 @@ def write_csv(path: Path, rows, header=("text", "label")) -> Path:
         writer.writerow(header)
         writer.writerows(rows)
     return path
+
+
+def wait_until_serving(url: str, process=None, timeout: float = 90) -> bool:
+    """Poll `url` until it answers 200 (True), `process` exits, or `timeout` seconds pass (False)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and (process is None or process.poll() is None):
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    return False
+
+
+class RecordingHubApi:
+    """Stands in for huggingface_hub.HfApi: records create_repo and upload_folder, sends nothing."""
+
+    def __init__(self):
+        self.calls = []
+
+    def create_repo(self, repo_id, **options):
+        self.calls.append(("create_repo", repo_id, options))
+
+    def upload_folder(self, **options):
+        self.calls.append(("upload_folder", options["repo_id"], options))

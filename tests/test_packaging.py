@@ -65,3 +65,14 @@ def test_every_console_script_points_at_a_main_function():
     for name, target in scripts.items():
         module, function = target.split(":")
         assert callable(getattr(importlib.import_module(module), function)), name
+
+
+def test_spaces_install_torchs_cpu_build_first_and_the_same_release_after():
+    pre = [line.strip() for line in (PACKAGE_ROOT / "pre-requirements.txt").read_text().splitlines()]
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in pre
+    cpu_build = Version(next(line for line in pre if line.startswith("torch==")).split("==")[1])
+    served = Version(pins("requirements.txt")["torch"])
+    assert cpu_build.local == "cpu" and not served.local
+    assert cpu_build.public == served.public  # the CPU build satisfies requirements.txt's pin
+    options = [line for line in (PACKAGE_ROOT / "requirements.txt").read_text().splitlines() if line.startswith("-")]
+    assert not options  # no index or page for pip to try here, where only the registries answer

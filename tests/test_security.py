@@ -8,10 +8,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from sentiment_app.app.handlers import ALL_MODELS, Handlers
@@ -19,7 +17,7 @@ from sentiment_app.app.service import MAX_UPLOAD_BYTES, SentimentService
 from sentiment_app.app.ui import launch_options
 from sentiment_app.cli.serve import build_parser
 from sentiment_app.paths import PACKAGE_ROOT
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_until_serving
 
 ROOT = PACKAGE_ROOT
 
@@ -44,13 +42,7 @@ def test_the_app_listens_on_loopback_only(trained_models):
         text=True,
     )
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}", timeout=2)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.3)
+        wait_until_serving(f"http://127.0.0.1:{port}", process)
         import psutil
 
         listening = [

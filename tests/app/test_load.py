@@ -22,7 +22,7 @@ from benchmarks.rest import call
 from sentiment_app.app.service import SentimentService
 from sentiment_app.app.ui import CONCURRENCY, QUEUE_SIZE, SESSION_CAPACITY, build_demo, launch_options
 from sentiment_app.paths import PACKAGE_ROOT
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_until_serving
 
 pytestmark = pytest.mark.slow
 ROOT = PACKAGE_ROOT
@@ -48,14 +48,7 @@ def server(trained_models):
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
+    if not wait_until_serving(url, process):
         process.kill()
         pytest.fail("the app did not start: " + (process.stdout.read() if process.stdout else ""))
     yield url, psutil.Process(process.pid)
