@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sentiment_app.config import ModelDirConfig
@@ -202,6 +203,55 @@ def settings_note(command: str, record: dict[str, Any] | None) -> str:
     return f"\n{where}{earlier}\n"
 
 
+# the registered datasets that the Hub hosts, by their Hub ids
+HUB_DATASETS = {
+    "rotten_tomatoes": "cornell-movie-review-data/rotten_tomatoes",
+    "imdb": "stanfordnlp/imdb",
+    "sst2": "stanfordnlp/sst2",
+}
+DATASET_NAMES = {"rt-snippets": "Rotten Tomatoes snippets (Pang and Lee 2004)"}
+
+
+def hub_metadata(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
+    """The card's YAML header, as the Hub reads it: licence, library, tags, and the test figures
+    as a model-index, so that the model's page shows them."""
+    from huggingface_hub import EvalResult, ModelCardData
+
+    dataset = metrics["dataset"]["name"]
+    hub_id = HUB_DATASETS.get(dataset)
+    kind = hub_id or Path(dataset).name
+    test = metrics["test"]
+    common = {
+        "task_type": "text-classification",
+        "task_name": "Sentiment analysis",
+        "dataset_type": kind,
+        "dataset_name": DATASET_NAMES.get(dataset, kind),
+        "dataset_split": "test",
+    }
+    cell = config.model.cell if config.model.architecture == "recurrent" else "bag-of-embeddings"
+    return ModelCardData(
+        license="apache-2.0",
+        library_name="pytorch",
+        pipeline_tag="text-classification",
+        tags=["sentiment-analysis", cell, "safetensors"],
+        datasets=[hub_id] if hub_id else None,
+        metrics=["accuracy", "f1"],
+        model_name=config.name,
+        eval_results=[
+            EvalResult(
+                **common, metric_type="accuracy", metric_value=round(test["accuracy"], 4), metric_name="Test accuracy"
+            ),
+            EvalResult(
+                **common,
+                metric_type="f1",
+                metric_value=round(test["macro_f1"], 4),
+                metric_name="Test macro-F1",
+                metric_args={"average": "macro"},
+            ),
+        ],
+    ).to_yaml()
+
+
 def render_model_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
     validation = metrics["validation"]
     if not metrics["test"]:
@@ -221,12 +271,7 @@ def render_model_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
         f"| **{labels[i]}** | " + " | ".join(str(count) for count in matrix[i]) + " |" for i in range(len(labels))
     )
     return f"""---
-license: apache-2.0
-library_name: pytorch
-pipeline_tag: text-classification
-tags: [sentiment-analysis, {config.model.cell if config.model.architecture == "recurrent" else "bag-of-embeddings"}, safetensors]
-datasets: [{dataset["name"]}]
-metrics: [accuracy, f1]
+{hub_metadata(config, metrics)}
 ---
 
 # {config.name}: sentiment classifier

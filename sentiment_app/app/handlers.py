@@ -226,29 +226,56 @@ class Handlers:
 
     # --- API ----------------------------------------------------------------------------------
 
-    def api_predict(self, text: str, model: str = "") -> dict[str, Any]:
-        """Sentiment of one text with one model (default: the best shipped model)."""
+    def predict_sentiment(self, text: str, model: str = "") -> dict[str, Any]:
+        """Classify the sentiment of one English text, such as a movie review, as positive or negative.
+
+        Args:
+            text: The text to classify. A text over the length limit is cut, with a note.
+            model: A loaded model's name (see list_models); empty for the app's default model.
+
+        Returns:
+            The model used, the label, its confidence, the probability of each label, the latency in
+            milliseconds and notes (for example that the text was cut).
+        """
         try:
             result, notes = self.service.predict(text, model or None)
         except UserInputError as error:
-            raise gr.Error(str(error)) from error
+            raise refused("predict", error) from error
         return {**result.to_dict(), "notes": notes}
 
-    def api_compare(self, text: str) -> dict[str, Any]:
-        """Sentiment of one text with every loaded model."""
+    def compare_models(self, text: str) -> dict[str, Any]:
+        """Classify one English text with every loaded model and say whether they agree.
+
+        Args:
+            text: The text to classify. A text over the length limit is cut, with a note.
+
+        Returns:
+            One result per model (label, confidence, probabilities, latency), whether all labels
+            agree, and notes.
+        """
         try:
             results, notes = self.service.compare(text)
         except UserInputError as error:
-            raise gr.Error(str(error)) from error
+            raise refused("compare", error) from error
         return {
             "results": [result.to_dict() for result in results],
             "agree": len({result.label for result in results}) == 1,
             "notes": notes,
         }
 
-    def api_models(self) -> dict[str, Any]:
-        """The loaded models with their test figures, and any that failed to load."""
+    def list_models(self) -> dict[str, Any]:
+        """List the loaded sentiment models with their test accuracy, and any that failed to load.
+
+        Returns:
+            The leaderboard rows (model, test accuracy and interval, size) and the load errors by model.
+        """
         return {"models": self.service.leaderboard(), "failed_to_load": self.service.load_errors}
+
+
+def refused(endpoint: str, error: UserInputError) -> gr.Error:
+    """An expected user error: one log line, and a message for the caller with no traceback."""
+    logger.info("%s refused: %s", endpoint, error)
+    return gr.Error(str(error), print_exception=False)
 
 
 def upload_path(file: Any) -> str | None:

@@ -237,9 +237,9 @@ def build_demo(service: SentimentService) -> gr.Blocks:
                         elem_id="long-range",
                     )
 
-        gr.api(handlers.api_predict, api_name="predict")
-        gr.api(handlers.api_compare, api_name="compare")
-        gr.api(handlers.api_models, api_name="models")
+        gr.api(handlers.predict_sentiment, api_name="predict")
+        gr.api(handlers.compare_models, api_name="compare")
+        gr.api(handlers.list_models, api_name="models")
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     return demo
 

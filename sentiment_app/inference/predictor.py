@@ -12,6 +12,7 @@ import torch
 
 from sentiment_app.inference.batched import DEFAULT_BATCH_SIZE, batched_probabilities
 from sentiment_app.paths import models_dir
+from sentiment_app.storage.hub import download_model, is_repo_id
 from sentiment_app.storage.model_dir import LoadedModel, ModelLoadError, is_model_dir, load_model_dir
 
 
@@ -40,7 +41,8 @@ class Prediction:
 
 
 def resolve_model_path(name_or_path: str | os.PathLike) -> Path:
-    """A directory path as given, or a bare name looked up under `models_dir()`."""
+    """A directory path as given, a bare name looked up under `models_dir()`, or a Hugging Face
+    Hub repo id ("user/name"), downloaded into the Hub cache and checked."""
     candidate = Path(name_or_path)
     if candidate.is_dir():
         return candidate
@@ -50,7 +52,11 @@ def resolve_model_path(name_or_path: str | os.PathLike) -> Path:
             return named
         available = available_models()
         hint = f"; available: {', '.join(available)}" if available else ""
-        raise ModelLoadError(f"no model named {name_or_path!r} in {models_dir()}{hint}")
+        raise ModelLoadError(
+            f"no model named {name_or_path!r} in {models_dir()}{hint} (or give a Hub repo id user/name)"
+        )
+    if isinstance(name_or_path, str) and is_repo_id(name_or_path):
+        return download_model(name_or_path)
     raise ModelLoadError(f"{candidate}: no such model directory")
 
 
@@ -222,5 +228,5 @@ class Predictor:
 def load_predictor(
     name_or_path: str | os.PathLike, batch_size: int = DEFAULT_BATCH_SIZE, backend: str = "auto"
 ) -> Predictor:
-    """Load a model directory (or a shipped model by name, e.g. "bilstm") for inference."""
+    """Load a model directory, a shipped model by name ("bilstm") or a Hub repo id ("user/name")."""
     return Predictor(load_model_dir(resolve_model_path(name_or_path)), batch_size=batch_size, backend=backend)

@@ -30,6 +30,7 @@ WEIGHTS_FILE = "model.safetensors"
 METRICS_FILE = "metrics.json"
 CARD_FILE = "README.md"
 REQUIRED_FILES = (CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE)
+MODEL_FILES = (*REQUIRED_FILES, METRICS_FILE, CARD_FILE)  # everything a model directory holds
 WEIGHT_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 
 

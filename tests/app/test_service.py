@@ -178,10 +178,10 @@ def test_bad_uploads_get_clear_messages(handlers, tmp_path, content, name, messa
 
 
 def test_api_predict_and_compare_return_plain_data(handlers):
-    result = handlers.api_predict("the film is wonderful")
+    result = handlers.predict_sentiment("the film is wonderful")
     assert result["model"] == "bilstm" and result["label"] == "positive"
     json.dumps(result)
-    compared = handlers.api_compare("the film is wonderful")
+    compared = handlers.compare_models("the film is wonderful")
     assert len(compared["results"]) == 5 and isinstance(compared["agree"], bool)
 
 
@@ -189,6 +189,6 @@ def test_api_errors_are_gradio_errors(handlers):
     import gradio as gr
 
     with pytest.raises(gr.Error, match="empty"):
-        handlers.api_predict("")
+        handlers.predict_sentiment("")
     with pytest.raises(gr.Error, match="Unknown model"):
-        handlers.api_predict("good", "transformer")
+        handlers.predict_sentiment("good", "transformer")

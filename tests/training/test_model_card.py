@@ -25,3 +25,20 @@ def test_the_command_of_an_earlier_release_is_marked_as_such():
     note = settings_note("sentiment-train --models gru,lstm --teacher runs/teacher", None)
     assert "earlier release" in note
     assert settings_note("sentiment train --model gru", None) == ""
+
+
+def test_the_shipped_cards_carry_hub_metadata_with_the_test_figures():
+    import json
+
+    from huggingface_hub import ModelCard
+
+    from sentiment_app.paths import DEFAULT_MODELS_DIR
+
+    for name in ("simple-rnn", "lstm", "bilstm", "gru", "bag-of-embeddings"):
+        card = ModelCard.load(DEFAULT_MODELS_DIR / name / "README.md")
+        metrics = json.loads((DEFAULT_MODELS_DIR / name / "metrics.json").read_text())
+        assert (card.data.license, card.data.library_name, card.data.model_name) == ("apache-2.0", "pytorch", name)
+        results = {result.metric_type: result for result in card.data.eval_results}
+        assert results["accuracy"].metric_value == round(metrics["test"]["accuracy"], 4)
+        assert results["f1"].metric_value == round(metrics["test"]["macro_f1"], 4)
+        assert results["accuracy"].dataset_split == "test" and results["accuracy"].task_type == "text-classification"
