@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging() -> None:
+    """INFO lines from the app; the HTTP client's per-request lines (Gradio's own start-up checks) left out."""
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
 def create_demo(models_dir: str | Path | None = None):
     """The app over every model that loads from `models_dir` (a directory of model directories,
     one model directory, or a Hub repo id); logs the ones that do not."""
@@ -57,7 +63,7 @@ def create_demo(models_dir: str | Path | None = None):
     from sentiment_app.app.ui import build_demo
 
     if not logging.getLogger().handlers:  # app.py on Spaces: one readable line per event
-        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+        configure_logging()
     if models_dir is not None and is_repo_id(str(models_dir)):
         models_dir = download_model(str(models_dir))
     service = SentimentService.from_directory(models_dir)
@@ -68,7 +74,7 @@ def create_demo(models_dir: str | Path | None = None):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    configure_logging()
     try:
         demo = create_demo(args.models_dir)
     except ModelLoadError as error:
