@@ -59,7 +59,8 @@ def wait_until_serving(url: str, process=None, timeout: float = 90) -> bool:
             if httpx.get(url, timeout=2).status_code == 200:
                 return True
         except httpx.HTTPError:
-            time.sleep(0.3)
+            pass
+        time.sleep(0.3)
     return False
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from sentiment_app.paths import PACKAGE_ROOT
+from sentiment_app.storage.hub import REPO_ID, upload
 
 # What the Space needs to start and to show its landing page: the entry point, its
 # requirements (torch's CPU build first), the README (the Space's settings and page), the LFS rules, the library, the
@@ -23,6 +24,7 @@ SPACE_PATTERNS = (
     "assets/models/*/*",
     "assets/long_range.png",
     "assets/screenshots/*.png",
+    "docs/*.md",  # the README's links
 )
 
 EPILOG = """examples:
@@ -32,18 +34,20 @@ EPILOG = """examples:
 
 The upload goes through the Hub's HTTP API (huggingface_hub), which stores the weights and
 images as large files itself: no git history is pushed, so a Space's own first commit is no
-obstacle. Files the app does not need (training/, tests/, runs/) stay behind.
+obstacle. Files the app does not need (training/, tests/, runs/) stay behind, and files an
+earlier deploy left on the Space that are no longer listed are removed.
 """
 
 
 def space_files(root: Path = PACKAGE_ROOT) -> list[Path]:
-    """The files a Space needs, relative to `root`, sorted; caches and hidden folders left out."""
+    """The files a Space needs, relative to `root`, sorted; caches, hidden and temporary files left out."""
     found = set()
     for pattern in SPACE_PATTERNS:
         for path in root.glob(pattern):
             relative = path.relative_to(root)
-            hidden = any(part.startswith(".") for part in relative.parts[:-1])
-            if path.is_file() and not path.is_symlink() and "__pycache__" not in relative.parts and not hidden:
+            hidden = any(part.startswith(".") for part in relative.parts) and relative.name != ".gitattributes"
+            junk = "__pycache__" in relative.parts or relative.suffix in (".tmp", ".pyc")
+            if path.is_file() and not path.is_symlink() and not hidden and not junk:
                 found.add(relative)
     return sorted(found)
 
@@ -58,20 +62,7 @@ def listing(root: Path, files: list[Path]) -> str:
 
 def deploy(space: str, root: Path = PACKAGE_ROOT, *, private: bool = False, api=None) -> str:
     """Create the Space if it does not exist and upload `space_files(root)`; returns its URL."""
-    if api is None:
-        from huggingface_hub import HfApi
-
-        api = HfApi()
-    api.create_repo(space, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
-    files = [str(path) for path in space_files(root)]
-    api.upload_folder(
-        folder_path=str(root),
-        repo_id=space,
-        repo_type="space",
-        allow_patterns=files,
-        commit_message="Deploy the Recurrent Sentiment Lab with `sentiment deploy`",
-    )
-    return f"https://huggingface.co/spaces/{space}"
+    return upload(root, space, [str(path) for path in space_files(root)], repo_type="space", private=private, api=api)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,8 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, api=None) -> int:
     args = build_parser().parse_args(argv)
-    if args.space.count("/") != 1 or not all(args.space.split("/")):
+    if not REPO_ID.match(args.space):
         print(f"sentiment deploy: error: --space takes USER/NAME, not {args.space!r}", file=sys.stderr)
+        return 2
+    if not (PACKAGE_ROOT / "app.py").is_file():
+        print(f"sentiment deploy: error: {PACKAGE_ROOT} has no app.py: run it from a checkout", file=sys.stderr)
         return 2
     files = space_files()
     print(listing(PACKAGE_ROOT, files))

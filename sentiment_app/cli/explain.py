@@ -29,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--model", required=True, help="a shipped model's name or a model directory")
+    parser.add_argument(
+        "--model", required=True, help="a shipped model's name, a model directory or a Hub repo id USER/NAME"
+    )
     parser.add_argument("text", help="the text to explain")
     parser.add_argument(
         "--full", action="store_true", help="include every unit's gate activations and states, not only summaries"

@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 def configure_logging() -> None:
     """INFO lines from the app; the HTTP client's per-request lines (Gradio's own start-up checks) left out."""
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for client in ("httpx", "httpx2"):  # Gradio's and huggingface_hub's HTTP clients
+        logging.getLogger(client).setLevel(logging.WARNING)
 
 
 def create_demo(models_dir: str | Path | None = None):

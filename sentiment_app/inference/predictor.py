@@ -13,7 +13,7 @@ import torch
 from sentiment_app.inference.batched import DEFAULT_BATCH_SIZE, batched_probabilities
 from sentiment_app.paths import models_dir
 from sentiment_app.storage.hub import download_model, is_repo_id
-from sentiment_app.storage.model_dir import LoadedModel, ModelLoadError, is_model_dir, load_model_dir
+from sentiment_app.storage.model_dir import LoadedModel, ModelLoadError, is_model_dir, load_model_dir, model_name
 
 
 class BackendError(ValueError):
@@ -157,8 +157,8 @@ class Predictor:
 
     @property
     def name(self) -> str:
-        """The model directory's name (e.g. "bilstm")."""
-        return self.loaded.directory.name
+        """The model directory's name (e.g. "bilstm"), or a Hub model's repo id."""
+        return model_name(self.loaded.directory)
 
     @property
     def metrics(self) -> dict[str, Any]:

@@ -47,6 +47,14 @@ class LoadedModel:
     metrics: dict[str, Any]
 
 
+def model_name(directory: Path) -> str:
+    """A model directory's name; for a Hub download, its repo id (the folder is a commit hash)."""
+    directory = Path(directory)
+    if directory.parent.name == "snapshots" and directory.parent.parent.name.startswith("models--"):
+        return directory.parent.parent.name.removeprefix("models--").replace("--", "/", 1)
+    return directory.name
+
+
 def is_model_dir(path: Path) -> bool:
     """A directory with a config.json: a model directory, as opposed to a parent of several."""
     return Path(path).is_dir() and (Path(path) / CONFIG_FILE).is_file()

@@ -10,6 +10,7 @@ import sys
 
 import httpx
 import pytest
+from huggingface_hub.utils import filter_repo_objects
 
 from benchmarks.rest import call
 from sentiment_app.cli.deploy import deploy, main, space_files
@@ -28,9 +29,9 @@ def is_binary(path) -> bool:
     return False
 
 
-def test_every_tracked_binary_file_is_stored_with_lfs():
-    tracked = subprocess.run(["git", "ls-files"], cwd=PACKAGE_ROOT, capture_output=True, text=True, check=True)
-    binaries = [name for name in tracked.stdout.split() if is_binary(PACKAGE_ROOT / name)]
+def test_every_tracked_binary_file_is_matched_by_an_lfs_rule():
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=PACKAGE_ROOT, capture_output=True, text=True, check=True)
+    binaries = [name for name in tracked.stdout.split("\0") if name and is_binary(PACKAGE_ROOT / name)]
     assert any(name.endswith(".safetensors") for name in binaries) and any(name.endswith(".png") for name in binaries)
     attributes = subprocess.run(
         ["git", "check-attr", "filter", "--", *binaries], cwd=PACKAGE_ROOT, capture_output=True, text=True, check=True
@@ -69,7 +70,10 @@ def test_the_upload_creates_a_gradio_space_and_sends_exactly_the_listed_files():
     assert repo == upload_repo == "someone/sentiment"
     assert create["repo_type"] == "space" and create["space_sdk"] == "gradio" and create["exist_ok"]
     assert upload["repo_type"] == "space" and upload["folder_path"] == str(PACKAGE_ROOT)
-    assert upload["allow_patterns"] == [str(path) for path in space_files()]
+    assert upload["delete_patterns"] == "*"  # what an earlier deploy left goes
+    on_disk = [str(path.relative_to(PACKAGE_ROOT)) for path in PACKAGE_ROOT.rglob("*") if path.is_file()]
+    selected = sorted(filter_repo_objects(on_disk, allow_patterns=upload["allow_patterns"]))
+    assert selected == [str(path) for path in space_files()]  # what the Hub client will send
 
 
 def test_a_bad_space_name_is_refused(capsys):
@@ -85,14 +89,20 @@ def test_the_app_starts_from_exactly_the_uploaded_files(tmp_path):
         shutil.copy2(PACKAGE_ROOT / path, space / path)
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     imported = subprocess.run(
-        [sys.executable, "-c", "import sentiment_app; print(sentiment_app.__file__)"],
+        [
+            sys.executable,
+            "-c",
+            "import sys, app, sentiment_app; print(sentiment_app.__file__); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'training', 'benchmarks', 'tests'}))",
+        ],
         cwd=space,
         env=env,
         capture_output=True,
         text=True,
         check=True,
     )
-    assert imported.stdout.strip().startswith(str(space))  # the copy, not this checkout
+    location, outside = imported.stdout.strip().splitlines()[-2:]
+    assert location.startswith(str(space)) and outside == "[]"  # the copy alone, nothing of this checkout
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "app.py"],

@@ -52,6 +52,7 @@ def test_a_repo_id_loads_from_the_hub_cache_and_predicts_as_the_directory_does(h
     cache_repo(hub_cache, "someone/tiny-bilstm", tiny_model_dir)
     from_hub = load_predictor("someone/tiny-bilstm")
     local = load_predictor(tiny_model_dir)
+    assert from_hub.name == "someone/tiny-bilstm"  # named by its repo, not by the commit folder
     texts = ["the film is wonderful", "this movie is dreadful"]
     assert [p.probabilities for p in from_hub.predict(texts)] == [p.probabilities for p in local.predict(texts)]
 
@@ -83,6 +84,7 @@ def test_what_counts_as_a_repo_id(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "runs" / "mine").mkdir(parents=True)
     assert not is_repo_id("runs/mine")  # an existing local path wins
+    assert not is_repo_id("runs/mnie")  # and a mistyped one under an existing folder stays a path
 
 
 def test_push_uploads_only_the_files_of_a_model_directory(tiny_model_dir, tmp_path):
