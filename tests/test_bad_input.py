@@ -57,10 +57,14 @@ def test_predict_cli_scores_odd_texts(tiny_model_dir, name, capsys, monkeypatch)
     assert record["label"] in ("negative", "positive") and record["text"] == text
 
 
-def test_whitespace_only_text_through_the_cli_is_skipped(tiny_model_dir, capsys, monkeypatch):
+def test_whitespace_only_text_through_the_cli_gets_an_error_record_per_line(tiny_model_dir, capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"   \n\t\n")))
     assert predict_main(["--model", str(tiny_model_dir)]) == 0
-    assert capsys.readouterr().out == ""
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(row["text"], row["label"], row["error"]) for row in rows] == [
+        ("   ", None, "empty text: nothing to classify"),
+        ("\t", None, "empty text: nothing to classify"),
+    ]
 
 
 @pytest.mark.slow

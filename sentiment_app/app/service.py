@@ -20,8 +20,8 @@ from sentiment_app.inference.internals import NetworkTrace, gradient_flow, trace
 from sentiment_app.inference.predictor import Prediction, Predictor, available_models, order_models
 from sentiment_app.labels import label_to_id
 from sentiment_app.paths import models_dir
-from sentiment_app.storage.model_dir import ModelLoadError, is_model_dir, load_model_dir
-from sentiment_app.storage.textio import InputFileError, column_texts, decode_utf8, lines_to_texts, read_table
+from sentiment_app.storage.model_dir import ModelLoadError, is_model_dir, load_model_dir, model_name
+from sentiment_app.storage.textio import InputFileError, column_texts, decode_utf8, read_table, split_lines, spreadsheet_safe
 
 MAX_TEXT_CHARS = 5_000  # typed or API text; longer text is cut, with a note
 INSIDE_MAX_CHARS = 600  # the network views draw one column per token: keep them readable
@@ -119,7 +119,7 @@ class SentimentService:
         root = (Path(directory) if directory is not None else models_dir()).resolve()
         single = is_model_dir(root)
         predictors, errors = {}, {}
-        for name in [root.name] if single else available_models(root):
+        for name in [model_name(root)] if single else available_models(root):
             try:
                 predictors[name] = Predictor(load_model_dir(root if single else root / name))
             except ModelLoadError as error:
@@ -288,7 +288,7 @@ class SentimentService:
             data = handle.read(MAX_UPLOAD_BYTES + 1)
         try:
             if path.suffix.lower() == ".txt":
-                columns, rows = ["text"], [{"text": line} for line in lines_to_texts(decode_utf8(data, path.name))]
+                columns, rows = ["text"], [{"text": line} for line in split_lines(decode_utf8(data, path.name))]
             else:
                 columns, rows = read_table(data, path.name)
         except InputFileError as error:
@@ -375,5 +375,5 @@ class SentimentService:
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(table[0]))
             writer.writeheader()
-            writer.writerows(table)
+            writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in table)
         return path

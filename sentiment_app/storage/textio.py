@@ -1,4 +1,5 @@
-"""Read texts to score from .txt, .csv/.tsv and .jsonl files (standard library only)."""
+"""Read texts to score from .txt, .csv/.tsv and .jsonl files, and keep the CSVs written back
+safe for spreadsheets (standard library only)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,17 @@ from pathlib import Path
 
 TEXT_SUFFIXES = (".txt", ".csv", ".tsv", ".jsonl", ".json")
 csv.field_size_limit(16 * 1024 * 1024)  # one field may hold a whole long review
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell a spreadsheet will show, not run: a leading quote before a formula start."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 class InputFileError(ValueError):
@@ -24,9 +36,14 @@ def decode_utf8(data: bytes, name: str) -> str:
         ) from error
 
 
-def lines_to_texts(text: str) -> list[str]:
-    """One text per line; blank lines are not texts."""
-    return [line for line in text.splitlines() if line.strip()]
+def split_lines(text: str) -> list[str]:
+    """One text per line as the user split them: at \\n (and \\r\\n) only, never at the other line
+    ends of str.splitlines (U+2028, U+0085, form feed...); a blank line is an empty text, so that
+    output N belongs to input line N."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 def rows_from_table(text: str, name: str, delimiter: str) -> tuple[list[str], list[dict[str, str]]]:
@@ -48,7 +65,7 @@ def rows_from_jsonl(text: str, name: str) -> tuple[list[str], list[dict]]:
         numbered = list(enumerate(parsed, start=1))
     else:
         numbered = []
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(split_lines(text), start=1):
             if not line.strip():
                 continue
             try:
@@ -83,7 +100,7 @@ def column_texts(columns: list[str], rows: list[dict], column: str, name: str) -
 
 
 def read_texts(path: Path, text_column: str = "text") -> list[str]:
-    """Texts from a file: .txt gives one per non-blank line; tables give `text_column`."""
+    """Texts from a file: .txt gives one per line (blank ones empty); tables give `text_column`."""
     path = Path(path)
     if path.suffix.lower() not in TEXT_SUFFIXES:
         raise InputFileError(f"{path}: unsupported file type; use {', '.join(TEXT_SUFFIXES)}")
@@ -92,6 +109,6 @@ def read_texts(path: Path, text_column: str = "text") -> list[str]:
     except OSError as error:
         raise InputFileError(f"{path}: cannot read ({error.strerror})") from error
     if path.suffix.lower() == ".txt":
-        return lines_to_texts(decode_utf8(data, str(path)))
+        return split_lines(decode_utf8(data, str(path)))
     columns, rows = read_table(data, str(path))
     return column_texts(columns, rows, text_column, str(path))

@@ -192,3 +192,22 @@ def test_api_errors_are_gradio_errors(handlers):
         handlers.predict_sentiment("")
     with pytest.raises(gr.Error, match="Unknown model"):
         handlers.predict_sentiment("good", "transformer")
+
+
+def test_the_scored_csv_cannot_run_formulas_in_a_spreadsheet(service, tmp_path):
+    """The attack (OWASP CSV injection): texts a spreadsheet would run as formulas."""
+    attacks = [
+        '=HYPERLINK("http://attacker.example","click")',
+        "+cmd|' /C calc'!A0",
+        "-2+3 the film",
+        "@SUM(A1)",
+        "\tthe film is wonderful",
+        "\rthe film is dreadful",
+        "the film is wonderful",
+    ]
+    path = write_csv(tmp_path / "attack.csv", [(text, 1) for text in attacks])
+    result = service.score_file(path, "text", models=["gru"], output_dir=tmp_path)
+    with open(result.output_path, newline="", encoding="utf-8") as handle:
+        written = [row["text"] for row in csv.DictReader(handle)]
+    assert written[:6] == ["'" + text for text in attacks[:6]]  # shown as text, never run
+    assert written[6] == "the film is wonderful"  # other cells unchanged

@@ -1,4 +1,4 @@
-"""sentiment-predict: stdin, .txt, .csv and .jsonl in; JSON Lines out, in order."""
+"""sentiment predict: stdin, .txt, .csv and .jsonl in; JSON Lines out, one record per input line, in order."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def run(argv, capsys, stdin: str | None = None, monkeypatch=None):
 
 
 def records(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines()]
+    assert "\u2028" not in text and "\u2029" not in text and "\x85" not in text  # escaped for line readers
+    return [json.loads(line) for line in text.split("\n") if line]
 
 
 def test_standard_input_one_text_per_line(tiny_model_dir, capsys, monkeypatch):
@@ -34,8 +35,9 @@ def test_standard_input_one_text_per_line(tiny_model_dir, capsys, monkeypatch):
     )
     assert code == 0
     rows = records(out)
-    assert [r["text"] for r in rows] == ["the film is wonderful", "this movie is dreadful"]
-    assert [r["label"] for r in rows] == ["positive", "negative"]
+    assert [r["text"] for r in rows] == ["the film is wonderful", "", "this movie is dreadful"]
+    assert [r["label"] for r in rows] == ["positive", None, "negative"]
+    assert rows[1]["error"] == "empty text: nothing to classify"  # output line N is input line N
     assert set(rows[0]["probabilities"]) == {"negative", "positive"}
 
 
@@ -102,3 +104,80 @@ def test_console_script_end_to_end(tiny_model_dir):
         check=True,
     )
     assert json.loads(result.stdout)["label"] == "positive"
+
+
+def test_lines_are_split_only_where_the_user_split_them(tiny_model_dir, capsys, monkeypatch):
+    """The attack: Unicode line ends, a form feed and a blank line in five input lines."""
+    stdin = b"good film\nbad\xc2\x85film\nnice\xe2\x80\xa8movie\n\ngreat\x0cfun\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    assert main(["--model", str(tiny_model_dir)]) == 0
+    rows = records(capsys.readouterr().out)
+    assert [r["text"] for r in rows] == ["good film", "bad\x85film", "nice\u2028movie", "", "great\x0cfun"]
+
+
+def test_jsonl_with_a_raw_line_separator_inside_a_string_is_read(tiny_model_dir, tmp_path, capsys):
+    path = tmp_path / "texts.jsonl"
+    path.write_text(json.dumps({"text": "a fine\u2028film"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert main(["--model", str(tiny_model_dir), "--input", str(path)]) == 0
+    assert [r["text"] for r in records(capsys.readouterr().out)] == ["a fine\u2028film"]
+
+
+def test_empty_input_says_so_and_leaves_an_existing_output_alone(tiny_model_dir, tmp_path, capsys, monkeypatch):
+    output = tmp_path / "scored.jsonl"
+    output.write_text("earlier results\n")
+    code, out, err = run(["--model", str(tiny_model_dir), "--output", str(output)], capsys, "", monkeypatch)
+    assert code == 2 and "no input: standard input holds no text" in err
+    assert output.read_text() == "earlier results\n"
+
+
+def test_an_overlong_or_undecodable_line_gets_its_own_error_record(tiny_model_dir, capsys, monkeypatch):
+    stdin = b"ok film\n" + b"a" * (2 * 1024 * 1024) + b"\nbad \xe9 byte\nlast film\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    assert main(["--model", str(tiny_model_dir)]) == 0
+    rows = records(capsys.readouterr().out)
+    assert [r["text"] for r in rows] == ["ok film", None, None, "last film"]
+    assert rows[1]["error"] == "line 2 is longer than 1 MiB: not read"
+    assert rows[2]["error"] == "line 3 is not valid UTF-8 (byte 0xe9 at column 5)"
+
+
+@pytest.mark.slow
+def test_a_huge_line_on_standard_input_is_streamed_in_bounded_memory(tiny_model_dir):
+    """The attack: 256 MiB without a newline; the reader never holds more than one bounded line."""
+    script = (
+        "import resource, sys; from sentiment_app.cli.predict import main; code = main(sys.argv[1:]); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr); sys.exit(code)"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, "--model", str(tiny_model_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    block = b"\0" * (1024 * 1024)
+    for _ in range(256):
+        process.stdin.write(block)
+    process.stdin.close()
+    out, err = process.stdout.read(), process.stderr.read()
+    assert process.wait(timeout=300) == 0
+    assert [json.loads(line)["error"] for line in out.splitlines()] == ["line 1 is longer than 1 MiB: not read"]
+    peak_mib = int(err.split()[-1])
+    assert peak_mib < 1024, f"peak RSS {peak_mib} MiB"
+
+
+def test_a_closed_pipe_and_a_full_disk_end_in_one_line_and_a_failure(tiny_model_dir):
+    command = [sys.executable, "-m", "sentiment_app.cli.predict", "--model", str(tiny_model_dir)]
+    reader = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader.stdin.write(b"the film is wonderful\n" * 2000)  # fits the pipe; the output does not
+    reader.stdin.close()
+    reader.stdout.readline()
+    reader.stdout.close()  # as `| head -1` does
+    assert reader.wait(timeout=120) == 1
+    assert reader.stderr.read().decode().strip().splitlines() == [
+        "sentiment predict: error: the output was closed before the last record"
+    ]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(command, input=b"good\n", stdout=full, stderr=subprocess.PIPE, timeout=120)
+    assert result.returncode == 1
+    assert (
+        result.stderr.decode().strip() == "sentiment predict: error: cannot write the output: No space left on device"
+    )
