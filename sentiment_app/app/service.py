@@ -21,7 +21,14 @@ from sentiment_app.inference.predictor import Prediction, Predictor, available_m
 from sentiment_app.labels import label_to_id
 from sentiment_app.paths import models_dir
 from sentiment_app.storage.model_dir import ModelLoadError, is_model_dir, load_model_dir, model_name
-from sentiment_app.storage.textio import InputFileError, column_texts, decode_utf8, read_table, split_lines, spreadsheet_safe
+from sentiment_app.storage.textio import (
+    InputFileError,
+    column_texts,
+    decode_utf8,
+    read_table,
+    split_lines,
+    spreadsheet_safe,
+)
 
 MAX_TEXT_CHARS = 5_000  # typed or API text; longer text is cut, with a note
 INSIDE_MAX_CHARS = 600  # the network views draw one column per token: keep them readable
