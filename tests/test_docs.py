@@ -13,7 +13,14 @@ PAGES = [
     "benchmarks/README.md",
 ]
 # spelled in pieces so that this file passes its own check
-DIARY_WORDS = ["today", "this morning", "this afternoon", "tonight", "yesterday", "slow spell"]
+DIARY_WORDS = [
+    "to" + "day",
+    "this morn" + "ing",
+    "this after" + "noon",
+    "to" + "night",
+    "yester" + "day",
+    "slow " + "spell",
+]
 DIARY = re.compile(r"\b(" + "|".join(DIARY_WORDS) + r")\b", re.I)
 
 
