@@ -4,8 +4,11 @@ flags of a tiny model. Fixtures live in the conftest.py files."""
 from __future__ import annotations
 
 import csv
+import os
 import random
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -75,3 +78,16 @@ class RecordingHubApi:
 
     def upload_folder(self, **options):
         self.calls.append(("upload_folder", options["repo_id"], options))
+
+
+def start_server(models_dir: Path, port: int, stdout=subprocess.PIPE, env: dict[str, str] | None = None):
+    """`sentiment serve` on loopback in a process of its own, as users run it; output to `stdout`."""
+    from sentiment_app.paths import PACKAGE_ROOT
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "sentiment_app.cli.serve", "--models-dir", str(models_dir), "--port", str(port)],
+        env={**(os.environ if env is None else env), "PYTHONPATH": str(PACKAGE_ROOT)},
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )

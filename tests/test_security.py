@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from sentiment_app.app.service import MAX_UPLOAD_BYTES, SentimentService
 from sentiment_app.app.ui import launch_options
 from sentiment_app.cli.serve import build_parser
 from sentiment_app.paths import PACKAGE_ROOT
-from tests.helpers import free_port, wait_until_serving
+from tests.helpers import free_port, start_server, wait_until_serving
 
 ROOT = PACKAGE_ROOT
 
@@ -33,14 +32,7 @@ def test_defaults_bind_to_localhost_without_share_links():
 def test_the_app_listens_on_loopback_only(trained_models):
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("GRADIO_SERVER")}
-    env["PYTHONPATH"] = str(ROOT)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sentiment_app.cli.serve", "--models-dir", str(trained_models), "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_server(trained_models, port, env=env)
     try:
         wait_until_serving(f"http://127.0.0.1:{port}", process)
         import psutil

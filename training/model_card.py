@@ -186,21 +186,20 @@ def precision_note(training: dict[str, Any]) -> str:
 
 def settings_note(command: str, record: dict[str, Any] | None) -> str:
     """How to train the model again: its recipe, and what the command changed in it."""
-    earlier = (
-        " That command is the `sentiment-train` of an earlier release, whose per-model defaults are now in the recipes."
-        if command.startswith("sentiment-train ")
-        else ""
-    )
-    if not record:
-        return earlier.strip() and f"\n{earlier.strip()}\n"
-    recipe, overrides = record.get("recipe"), record.get("overrides") or {}
-    where = "Every resolved setting is in `metrics.json` under `settings`."
+    recipe, overrides = (record or {}).get("recipe"), (record or {}).get("overrides") or {}
+    sentences = []
     if recipe and overrides:
         changed = ", ".join(f"`{key} = {value}`" for key, value in overrides.items())
-        return f"\nTrained from the recipe `{recipe}` with {changed}.{earlier} {where}\n"
-    if recipe:
-        return f"\n`sentiment train --recipe {recipe}` trains it with the same settings.{earlier} {where}\n"
-    return f"\n{where}{earlier}\n"
+        sentences.append(f"Trained from the recipe `{recipe}` with {changed}.")
+    elif recipe:
+        sentences.append(f"`sentiment train --recipe {recipe}` trains it with the same settings.")
+    if command.startswith("sentiment-train "):
+        sentences.append(
+            "That command is the `sentiment-train` of an earlier release, whose per-model defaults are now in the recipes."
+        )
+    if record:
+        sentences.append("Every resolved setting is in `metrics.json` under `settings`.")
+    return f"\n{' '.join(sentences)}\n" if sentences else ""
 
 
 # the registered datasets that the Hub hosts, by their Hub ids

@@ -75,7 +75,6 @@ def create_demo(models_dir: str | Path | None = None):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging()
     try:
         demo = create_demo(args.models_dir)
     except ModelLoadError as error:

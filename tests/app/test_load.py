@@ -6,9 +6,6 @@ time: it finishes in well under two minutes on two cores.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +19,7 @@ from benchmarks.rest import call
 from sentiment_app.app.service import SentimentService
 from sentiment_app.app.ui import CONCURRENCY, QUEUE_SIZE, SESSION_CAPACITY, build_demo, launch_options
 from sentiment_app.paths import PACKAGE_ROOT
-from tests.helpers import free_port, wait_until_serving
+from tests.helpers import free_port, start_server, wait_until_serving
 
 pytestmark = pytest.mark.slow
 ROOT = PACKAGE_ROOT
@@ -39,14 +36,7 @@ TEXTS = [
 @pytest.fixture(scope="module")
 def server(trained_models):
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sentiment_app.cli.serve", "--models-dir", str(trained_models), "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_server(trained_models, port)
     url = f"http://127.0.0.1:{port}"
     if not wait_until_serving(url, process):
         process.kill()

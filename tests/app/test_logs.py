@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import httpx
 import pytest
 
 from benchmarks.rest import GradioCallError, call
-from sentiment_app.paths import PACKAGE_ROOT
-from tests.helpers import free_port, wait_until_serving
+from tests.helpers import free_port, start_server, wait_until_serving
 
 pytestmark = pytest.mark.slow
 
@@ -20,12 +15,7 @@ def test_expected_errors_are_logged_as_one_line_each(trained_models, tmp_path):
     port = free_port()
     log = tmp_path / "server.log"
     with open(log, "w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "sentiment_app.cli.serve", "--models-dir", str(trained_models), "--port", str(port)],
-            env={**os.environ, "PYTHONPATH": str(PACKAGE_ROOT)},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+        process = start_server(trained_models, port, stdout=output)
     url = f"http://127.0.0.1:{port}"
     try:
         assert wait_until_serving(url, process)
