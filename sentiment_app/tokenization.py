@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,12 +112,34 @@ class TextEncoder:
         encoded in the calling thread: the batch encoder wakes a pool of threads that then spin
         for a while, taking the cores the model is about to run on."""
         texts = list(texts)
+        check_texts(texts)
         if len(texts) == 1:
             return [self.tokenizer.encode(texts[0])]
         return self.tokenizer.encode_batch(texts)
 
     def pad(self, id_lists: Sequence[Sequence[int]]) -> EncodedBatch:
         return pad_batch(id_lists, self.padding_id)
+
+
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class InvalidTextError(ValueError):
+    """A text that is not a string of Unicode characters; the message names the text and where."""
+
+
+def check_texts(texts: Sequence[object]) -> None:
+    """Refuse what the tokenizer would fail on obscurely: non-strings and unpaired surrogates
+    (from a JSON "\\ud800" escape, or undecodable bytes in command-line arguments)."""
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise InvalidTextError(f"text {index} is a {type(text).__name__}, not a string")
+        found = SURROGATE.search(text)
+        if found:
+            raise InvalidTextError(
+                f"text {index} holds an unpaired surrogate (U+{ord(found.group()):04X} at character "
+                f"{found.start()}), which is not Unicode text: send it as UTF-8"
+            )
 
 
 def pad_batch(id_lists: Sequence[Sequence[int]], padding_id: int) -> EncodedBatch:

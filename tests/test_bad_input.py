@@ -11,8 +11,9 @@ import pytest
 
 from sentiment_app import load_predictor
 from sentiment_app.app.handlers import ALL_MODELS, Handlers
-from sentiment_app.app.service import MAX_TEXT_CHARS, MAX_UPLOAD_ROWS, SentimentService
+from sentiment_app.app.service import SentimentService
 from sentiment_app.cli.predict import main as predict_main
+from sentiment_app.limits import MAX_TEXT_CHARS, MAX_UPLOAD_ROWS
 
 ONE_MEGABYTE = "a wonderful film " * (1024 * 1024 // 17)
 ODD_TEXTS = {

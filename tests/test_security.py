@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from sentiment_app.app.handlers import ALL_MODELS, Handlers
-from sentiment_app.app.service import MAX_UPLOAD_BYTES, SentimentService
+from sentiment_app.app.service import SentimentService
 from sentiment_app.app.ui import launch_options
 from sentiment_app.cli.serve import build_parser
+from sentiment_app.limits import MAX_UPLOAD_BYTES
 from sentiment_app.paths import PACKAGE_ROOT
 from tests.helpers import free_port, start_server, wait_until_serving
 
@@ -25,7 +26,7 @@ def test_defaults_bind_to_localhost_without_share_links():
     args = build_parser().parse_args([])
     assert args.host is None and args.share is False  # None: Gradio's 127.0.0.1, or the env var
     assert "share" not in launch_options() and "server_name" not in launch_options()
-    assert launch_options()["max_file_size"] == "25mb"
+    assert launch_options()["max_file_size"] == MAX_UPLOAD_BYTES == 25 * 1024 * 1024
 
 
 @pytest.mark.slow

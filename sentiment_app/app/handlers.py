@@ -14,9 +14,11 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from sentiment_app.app.plots import gates_figure, gradient_flow_figure
-from sentiment_app.app.service import SentimentService, UserInputError
+from sentiment_app.app.errors import UserInputError
+from sentiment_app.app.plots import gates_figure, gradient_flow_figure, rendered
+from sentiment_app.app.service import SentimentService
 from sentiment_app.inference.explain import METHOD_DESCRIPTION, highlight_spans
+from sentiment_app.limits import SHOWN_COLUMN_NAMES
 
 logger = logging.getLogger(__name__)
 ALL_MODELS = "All models"
@@ -159,7 +161,10 @@ class Handlers:
         lowered = {column.lower(): column for column in columns}
         text_column = next((lowered[g] for g in TEXT_COLUMN_GUESSES if g in lowered), columns[0] if columns else None)
         label_column = next((lowered[g] for g in LABEL_COLUMN_GUESSES if g in lowered), None)
-        return columns, text_column, label_column, f"{len(rows):,} rows, columns: {', '.join(columns)}"
+        shown = ", ".join(columns[:SHOWN_COLUMN_NAMES])
+        if len(columns) > SHOWN_COLUMN_NAMES:
+            shown += f" and {len(columns) - SHOWN_COLUMN_NAMES} more"
+        return columns, text_column, label_column, f"{len(rows):,} rows, columns: {shown}"
 
     def score_file(
         self, file_path: str | None, text_column: str | None, label_column: str | None, model_choice: str, progress=None
@@ -198,14 +203,17 @@ class Handlers:
     def inside(self, text: str, model: str, direction: str = "left to right"):
         """-> (gates figure or None, gradient-flow figure or None, notes markdown)."""
         try:
-            trace = self.service.trace(text, model)
-            words, flows = self.service.gradient_flows(text)
+            return self._inside(text, model, direction)
         except UserInputError as error:
             return None, None, f"*{error}*"
         except Exception:
             logger.exception("inside view failed")
             return None, None, UNEXPECTED
-        gradient = gradient_flow_figure(words, flows) if words else None
+
+    def _inside(self, text: str, model: str, direction: str):
+        trace = self.service.trace(text, model)
+        words, flows = self.service.gradient_flows(text)
+        gradient = rendered(gradient_flow_figure, words, flows) if words else None
         if trace.cell == "bag" or not trace.directions:
             return (
                 None,
@@ -216,8 +224,15 @@ class Handlers:
                 ),
             )
         shown = next((d for d in trace.directions if d.direction == direction), trace.directions[0])
-        figure = gates_figure(
-            trace.tokens, trace.cell, shown.direction, shown.gates, shown.hidden, shown.cell_state, trace.model
+        figure = rendered(
+            gates_figure,
+            trace.tokens,
+            trace.cell,
+            shown.direction,
+            shown.gates,
+            shown.hidden,
+            shown.cell_state,
+            trace.model,
         )
         notes = []
         if len(trace.directions) > 1:
@@ -239,7 +254,7 @@ class Handlers:
         """
         try:
             result, notes = self.service.predict(text, model or None)
-        except UserInputError as error:
+        except Exception as error:
             raise refused("predict", error) from error
         return {**result.to_dict(), "notes": notes}
 
@@ -255,7 +270,7 @@ class Handlers:
         """
         try:
             results, notes = self.service.compare(text)
-        except UserInputError as error:
+        except Exception as error:
             raise refused("compare", error) from error
         return {
             "results": [result.to_dict() for result in results],
@@ -272,10 +287,14 @@ class Handlers:
         return {"models": self.service.leaderboard(), "failed_to_load": self.service.load_errors}
 
 
-def refused(endpoint: str, error: UserInputError) -> gr.Error:
-    """An expected user error: one log line, and a message for the caller with no traceback."""
-    logger.info("%s refused: %s", endpoint, error)
-    return gr.Error(str(error), print_exception=False)
+def refused(endpoint: str, error: Exception) -> gr.Error:
+    """A user error: one log line and its message for the caller; anything else: the traceback
+    in the log and a generic message, never an empty error."""
+    if isinstance(error, UserInputError):
+        logger.info("%s refused: %s", endpoint, error)
+        return gr.Error(str(error), print_exception=False)
+    logger.error("%s failed", endpoint, exc_info=error)
+    return gr.Error(UNEXPECTED, print_exception=False)
 
 
 def upload_path(file: Any) -> str | None:

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from gradio.components.plot import PlotData  # noqa: E402
+from gradio.processing_utils import encode_plot_to_base64  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+# matplotlib's text layout (its mathtext parser) is not thread-safe: one figure drawn at a time
+RENDER_LOCK = threading.Lock()
+
+
+def rendered(build: Callable[..., Figure], *args) -> PlotData:
+    """Build a figure and encode it as gr.Plot sends it, under the lock: Gradio would otherwise
+    draw it outside any lock, after the handler returns."""
+    with RENDER_LOCK:
+        return PlotData(type="matplotlib", plot=encode_plot_to_base64(build(*args)))
 
 
 def confusion_matrices_figure(matrices: dict[str, tuple[list[str], list[list[int]]]]) -> Figure:

@@ -6,40 +6,26 @@ limits hold for the browser and for API callers alike.
 
 from __future__ import annotations
 
-import csv
+import logging
 import math
-import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sentiment_app.app import batch
+from sentiment_app.app.errors import UserInputError
+from sentiment_app.app.results import ResultStore
 from sentiment_app.inference.explain import Explanation, explain
 from sentiment_app.inference.internals import NetworkTrace, gradient_flow, trace_network, word_level
 from sentiment_app.inference.predictor import Prediction, Predictor, available_models, order_models
-from sentiment_app.labels import label_to_id
+from sentiment_app.limits import CONCURRENCY, INSIDE_MAX_CHARS, MAX_TEXT_CHARS
 from sentiment_app.paths import models_dir
 from sentiment_app.storage.model_dir import ModelLoadError, is_model_dir, load_model_dir, model_name
-from sentiment_app.storage.textio import (
-    InputFileError,
-    column_texts,
-    decode_utf8,
-    read_table,
-    split_lines,
-    spreadsheet_safe,
-)
-
-MAX_TEXT_CHARS = 5_000  # typed or API text; longer text is cut, with a note
-INSIDE_MAX_CHARS = 600  # the network views draw one column per token: keep them readable
-MAX_UPLOAD_BYTES = 25 * 1024 * 1024
-MAX_UPLOAD_ROWS = 100_000
-BATCH_CHUNK = 2_000  # rows per model call while scoring a file
-UPLOAD_SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl", ".json")
-
-
-class UserInputError(ValueError):
-    """Input the app cannot use; the message is shown to the user as is."""
+from sentiment_app.tokenization import InvalidTextError, check_texts
 
 
 @dataclass
@@ -80,21 +66,16 @@ class ModelResult:
         }
 
 
-@dataclass
-class BatchResult:
-    output_path: Path
-    rows: int
-    preview: list[dict[str, Any]]  # the first rows of the output table
-    accuracy: list[dict[str, Any]]  # per model, when the file has a label column
-    notes: list[str]
-
-
 def prepare_text(text: object, limit: int = MAX_TEXT_CHARS) -> PreparedText:
     """Check and cap one text: empty or whitespace-only text is refused with a friendly message."""
     if text is None:
         text = ""
     if not isinstance(text, str):
-        raise UserInputError("The text must be a string.")
+        raise UserInputError(f"The text must be a string, not a {type(text).__name__}.")
+    try:
+        check_texts([text])
+    except InvalidTextError as error:
+        raise UserInputError("The " + str(error).removeprefix("text 0 ") + ".") from error
     notes = []
     if len(text) > limit:
         text = text[:limit]
@@ -118,6 +99,14 @@ class SentimentService:
             )
         self.predictors = {name: predictors[name] for name in order_models(list(predictors))}
         self.load_errors = dict(load_errors or {})
+        self.model_slots = threading.BoundedSemaphore(CONCURRENCY)  # over every caller, UI and API alike
+        self.results = ResultStore()
+
+    @contextmanager
+    def model_slot(self) -> Iterator[None]:
+        """Hold one of CONCURRENCY slots while a model runs, whichever endpoint asked."""
+        with self.model_slots:
+            yield
 
     @classmethod
     def from_directory(cls, directory: Path | None = None) -> SentimentService:
@@ -129,8 +118,10 @@ class SentimentService:
         for name in [model_name(root)] if single else available_models(root):
             try:
                 predictors[name] = Predictor(load_model_dir(root if single else root / name))
-            except ModelLoadError as error:
-                errors[name] = str(error)
+            except Exception as error:  # whatever one bad directory raises, the others still load
+                known = isinstance(error, ModelLoadError)
+                logging.getLogger(__name__).warning("model %s not loaded: %s", name, error, exc_info=not known)
+                errors[name] = str(error) if known else f"{root / name}: {type(error).__name__}: {error}"
         if not predictors and not errors:
             errors[str(root)] = f"{root}: no model directories found"
         return cls(predictors, errors)
@@ -144,8 +135,10 @@ class SentimentService:
         return self.model_names[0]
 
     def predictor(self, name: str | None) -> Predictor:
-        if not name:
+        if name is None or name == "":
             return self.predictors[self.default_model]
+        if not isinstance(name, str):
+            raise UserInputError(f"The model must be a model's name (a string), not a {type(name).__name__}.")
         if name not in self.predictors:
             raise UserInputError(f"Unknown model {name!r}; choose one of {', '.join(self.predictors)}.")
         return self.predictors[name]
@@ -157,9 +150,10 @@ class SentimentService:
         return result, prepared.notes + self._truncation_notes([result])
 
     def _timed(self, predictor: Predictor, text: str) -> ModelResult:
-        started = time.perf_counter()
-        prediction = predictor.predict_or_skip([text])[0]
-        latency = (time.perf_counter() - started) * 1000
+        with self.model_slot():
+            started = time.perf_counter()
+            prediction = predictor.predict_or_skip([text])[0]
+            latency = (time.perf_counter() - started) * 1000
         if prediction is None:
             raise UserInputError("Nothing to classify: the text has no words the model can read.")
         return ModelResult(
@@ -180,9 +174,11 @@ class SentimentService:
     def analyze(self, text: object, model: str | None = None) -> Analysis:
         prepared = prepare_text(text)
         predictor = self.predictor(model)
-        started = time.perf_counter()
-        prediction = predictor.predict_or_skip([prepared.text])[0]
-        latency = (time.perf_counter() - started) * 1000
+        with self.model_slot():
+            started = time.perf_counter()
+            prediction = predictor.predict_or_skip([prepared.text])[0]
+            latency = (time.perf_counter() - started) * 1000
+            explanation = explain(predictor, prepared.text) if prediction is not None else None
         if prediction is None:
             raise UserInputError("Nothing to classify: the text has no words the model can read.")
         notes = list(prepared.notes)
@@ -192,7 +188,7 @@ class SentimentService:
             text=prepared.text,
             model=predictor.name,
             prediction=prediction,
-            explanation=explain(predictor, prepared.text),
+            explanation=explanation,
             latency_ms=latency,
             notes=notes,
         )
@@ -218,7 +214,9 @@ class SentimentService:
 
     def trace(self, text: object, model: str | None = None) -> NetworkTrace:
         prepared = prepare_text(text, limit=INSIDE_MAX_CHARS)
-        return trace_network(self.predictor(model), prepared.text)
+        predictor = self.predictor(model)
+        with self.model_slot():
+            return trace_network(predictor, prepared.text)
 
     def gradient_flows(self, text: object) -> tuple[list[str], dict[str, list[float]]]:
         """Per-word gradient norms of every model on one word axis."""
@@ -226,7 +224,9 @@ class SentimentService:
         words: list[str] = []
         flows = {}
         for name, predictor in self.predictors.items():
-            words, norms = word_level(gradient_flow(predictor, prepared.text), prepared.text)
+            with self.model_slot():
+                flow = gradient_flow(predictor, prepared.text)
+            words, norms = word_level(flow, prepared.text)
             flows[name] = norms
         return words, flows
 
@@ -285,26 +285,7 @@ class SentimentService:
 
     def inspect_upload(self, path: str | Path) -> tuple[list[str], list[dict[str, Any]]]:
         """Columns and rows of an uploaded file, within the size and row limits."""
-        path = Path(path)
-        if path.suffix.lower() not in UPLOAD_SUFFIXES:
-            raise UserInputError(f"Upload a {', '.join(UPLOAD_SUFFIXES)} file; got {path.suffix or 'no extension'}.")
-        size = path.stat().st_size
-        if size > MAX_UPLOAD_BYTES:
-            raise UserInputError(f"The file is {size / 1e6:.1f} MB; the limit is {MAX_UPLOAD_BYTES / 1e6:.0f} MB.")
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_UPLOAD_BYTES + 1)
-        try:
-            if path.suffix.lower() == ".txt":
-                columns, rows = ["text"], [{"text": line} for line in split_lines(decode_utf8(data, path.name))]
-            else:
-                columns, rows = read_table(data, path.name)
-        except InputFileError as error:
-            raise UserInputError(str(error).replace(str(path), path.name)) from error
-        if len(rows) > MAX_UPLOAD_ROWS:
-            raise UserInputError(f"The file has {len(rows):,} rows; the limit is {MAX_UPLOAD_ROWS:,}.")
-        if not rows:
-            raise UserInputError("The file has no rows to score.")
-        return columns, rows
+        return batch.read_upload(path)
 
     def score_file(
         self,
@@ -314,73 +295,6 @@ class SentimentService:
         models: list[str] | None = None,
         output_dir: Path | None = None,
         progress: Callable[[float, str], None] | None = None,
-    ) -> BatchResult:
-        columns, rows = self.inspect_upload(path)
-        try:
-            texts = column_texts(columns, rows, text_column, Path(path).name)
-        except InputFileError as error:
-            raise UserInputError(str(error)) from error
-        names = models or self.model_names
-        for name in names:
-            self.predictor(name)
-        notes = []
-        capped = sum(len(text) > MAX_TEXT_CHARS for text in texts)
-        texts = [text[:MAX_TEXT_CHARS] for text in texts]
-        if capped:
-            notes.append(f"{capped:,} texts were cut to {MAX_TEXT_CHARS:,} characters.")
-        outputs: dict[str, list[Prediction | None]] = {}
-        steps = len(names) * max(1, math.ceil(len(texts) / BATCH_CHUNK))
-        done = 0
-        for name in names:
-            predictor = self.predictors[name]
-            outputs[name] = []
-            for start in range(0, len(texts), BATCH_CHUNK):
-                outputs[name].extend(predictor.predict_or_skip(texts[start : start + BATCH_CHUNK]))
-                done += 1
-                if progress is not None:
-                    progress(done / steps, f"{name}: {min(start + BATCH_CHUNK, len(texts)):,} of {len(texts):,} rows")
-        empty = sum(prediction is None for prediction in outputs[names[0]])
-        if empty:
-            notes.append(f"{empty:,} rows have no text and were left unscored.")
-        table = []
-        for index, row in enumerate(rows):
-            record = {column: row.get(column, "") for column in columns}
-            for name in names:
-                prediction = outputs[name][index]
-                record[f"{name}_label"] = prediction.label if prediction else ""
-                record[f"{name}_positive_probability"] = (
-                    round(prediction.probabilities.get("positive", math.nan), 6) if prediction else ""
-                )
-            table.append(record)
-        accuracy = self._accuracy(rows, label_column, names, outputs, notes) if label_column else []
-        output_path = self._write_csv(table, output_dir, Path(path).stem)
-        return BatchResult(output_path=output_path, rows=len(table), preview=table[:20], accuracy=accuracy, notes=notes)
-
-    def _accuracy(self, rows, label_column, names, outputs, notes) -> list[dict[str, Any]]:
-        gold = [label_to_id(row.get(label_column)) for row in rows]
-        usable = [i for i, value in enumerate(gold) if value is not None]
-        if len(usable) < len(gold):
-            notes.append(
-                f"{len(gold) - len(usable):,} rows have a label that is not 0/1 or "
-                "negative/positive and are not counted in the accuracy."
-            )
-        result = []
-        for name in names:
-            labels = self.predictors[name].labels
-            scored = [i for i in usable if outputs[name][i] is not None]
-            correct = sum(labels.index(outputs[name][i].label) == gold[i] for i in scored)
-            result.append(
-                {"model": name, "accuracy": correct / len(scored) if scored else math.nan, "rows": len(scored)}
-            )
-        return result
-
-    @staticmethod
-    def _write_csv(table: list[dict[str, Any]], output_dir: Path | None, stem: str) -> Path:
-        directory = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="sentiment-batch-"))
-        safe_stem = "".join(ch for ch in stem if ch.isalnum() or ch in "-_")[:60] or "texts"
-        path = directory / f"{safe_stem}-scored.csv"
-        with open(path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(table[0]))
-            writer.writeheader()
-            writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in table)
-        return path
+    ) -> batch.BatchResult:
+        """Score every row of an uploaded file with `models` (default: all) into a CSV to download."""
+        return batch.score_file(self, path, text_column, label_column, models, output_dir, progress)

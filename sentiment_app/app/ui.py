@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from sentiment_app.app.handlers import ALL_MODELS, NO_LABEL_COLUMN, Handlers, upload_path
 from sentiment_app.app.plots import confusion_matrices_figure
-from sentiment_app.app.service import INSIDE_MAX_CHARS, MAX_TEXT_CHARS, MAX_UPLOAD_ROWS, SentimentService
+from sentiment_app.app.service import SentimentService
+from sentiment_app.app.upload_guard import UploadGuard
+from sentiment_app.limits import (
+    CACHE_SWEEP,
+    CONCURRENCY,
+    INSIDE_MAX_CHARS,
+    MAX_TEXT_CHARS,
+    MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_ROWS,
+    QUEUE_SIZE,
+    SESSION_CAPACITY,
+    UPLOAD_SUFFIXES,
+    size_text,
+)
 from sentiment_app.paths import ASSETS_DIR
 
 TITLE = "Recurrent Sentiment Lab"
@@ -48,12 +62,10 @@ state and stretches the distance, which is where the gradient vanishes."""
 LONG_RANGE_INTRO = """#### The long-range experiment
 A synthetic task: the label is set by the first token, followed by N random distractors, and the
 network reads only its final state. `sentiment long-range` reproduces this plot."""
-QUEUE_SIZE = 64  # requests waiting at most; more are refused with "queue full"
-# Gradio keeps a copy of the page's config for every session it has seen (each API call is a
-# new session), 10,000 of them by default (docs/reliability.md). The app keeps no per-user
-# state, so a small bound keeps memory flat under load.
-SESSION_CAPACITY = 128
-CONCURRENCY = 2  # model calls at once: one per CPU core on the free Spaces hardware
+# Gradio's queues: interactive and API calls share one group, file work has its own; the
+# service's model slots bound the model work of all of them together (limits.CONCURRENCY).
+MODEL_GROUP = {"concurrency_id": "model", "concurrency_limit": CONCURRENCY}
+FILE_GROUP = {"concurrency_id": "files", "concurrency_limit": 1}
 
 
 def header_markdown(service: SentimentService) -> str:
@@ -70,10 +82,11 @@ def header_markdown(service: SentimentService) -> str:
     return text
 
 
-def build_demo(service: SentimentService) -> gr.Blocks:
+def build_demo(service: SentimentService, delete_cache: tuple[int, int] = CACHE_SWEEP) -> gr.Blocks:
+    """The page over `service`; `delete_cache` is Gradio's (every, older than) seconds sweep of uploads."""
     handlers = Handlers(service)
     models = service.model_names
-    with gr.Blocks(title=TITLE) as demo:
+    with gr.Blocks(title=TITLE, delete_cache=delete_cache) as demo:
         gr.Markdown(header_markdown(service))
         with gr.Tabs():
             with gr.Tab("Analyze", id="analyze"):
@@ -103,6 +116,7 @@ def build_demo(service: SentimentService) -> gr.Blocks:
                     show_progress="hidden",
                     api_name="analyze_live",
                     api_visibility="private",
+                    **MODEL_GROUP,
                 )
                 model.change(
                     handlers.analyze,
@@ -111,6 +125,7 @@ def build_demo(service: SentimentService) -> gr.Blocks:
                     show_progress="hidden",
                     api_name="analyze_model",
                     api_visibility="private",
+                    **MODEL_GROUP,
                 )
 
             with gr.Tab("Compare", id="compare"):
@@ -128,6 +143,7 @@ def build_demo(service: SentimentService) -> gr.Blocks:
                         [compare_table, compare_notes],
                         api_name="compare_table",
                         api_visibility="private",
+                        **MODEL_GROUP,
                     )
                 gr.Markdown(
                     "### Leaderboard\nFigures from each model's `metrics.json`, measured on the "
@@ -150,13 +166,11 @@ def build_demo(service: SentimentService) -> gr.Blocks:
             with gr.Tab("Batch", id="batch"):
                 gr.Markdown(
                     f"Score a whole file: CSV, TSV, TXT (one text per line) or JSONL, up to "
-                    f"{MAX_UPLOAD_ROWS:,} rows. Add a label column (0/1 or negative/positive) "
+                    f"{size_text(MAX_UPLOAD_BYTES)} and {MAX_UPLOAD_ROWS:,} rows. Add a label column (0/1 or negative/positive) "
                     "to see each model's accuracy on it."
                 )
                 with gr.Row():
-                    upload = gr.File(
-                        label="File", file_types=[".csv", ".tsv", ".txt", ".jsonl", ".json"], elem_id="batch-file"
-                    )
+                    upload = gr.File(label="File", file_types=list(UPLOAD_SUFFIXES), elem_id="batch-file")
                     with gr.Column():
                         # custom values allowed: the columns are checked server-side, and a
                         # session evicted from Gradio's state holder forgets updated choices
@@ -190,13 +204,15 @@ def build_demo(service: SentimentService) -> gr.Blocks:
                         upload_path(file), text_column_value, label_column_value, model_value, progress=progress
                     )
 
-                upload.change(on_upload, upload, [text_column, label_column, upload_info], api_visibility="private")
+                upload.change(
+                    on_upload, upload, [text_column, label_column, upload_info], api_visibility="private", **FILE_GROUP
+                )
                 score_button.click(
                     on_score,
                     [upload, text_column, label_column, batch_model],
                     [result_file, preview, accuracy_table, batch_notes],
                     api_visibility="private",
-                    concurrency_limit=1,
+                    **FILE_GROUP,
                 )
 
             with gr.Tab("Inside the network", id="inside"):
@@ -225,8 +241,10 @@ def build_demo(service: SentimentService) -> gr.Blocks:
                 inside_inputs = [inside_text, inside_model, direction]
                 inside_outputs = [gates_plot, gradient_plot, inside_notes]
                 for trigger in (inside_button.click, inside_model.change, direction.change):
-                    trigger(handlers.inside, inside_inputs, inside_outputs, api_visibility="private")
-                inside_text.submit(handlers.inside, inside_inputs, inside_outputs, api_visibility="private")
+                    trigger(handlers.inside, inside_inputs, inside_outputs, api_visibility="private", **MODEL_GROUP)
+                inside_text.submit(
+                    handlers.inside, inside_inputs, inside_outputs, api_visibility="private", **MODEL_GROUP
+                )
                 if LONG_RANGE_PLOT.is_file():
                     gr.Markdown(LONG_RANGE_INTRO)
                     gr.Image(
@@ -237,9 +255,9 @@ def build_demo(service: SentimentService) -> gr.Blocks:
                         elem_id="long-range",
                     )
 
-        gr.api(handlers.predict_sentiment, api_name="predict")
-        gr.api(handlers.compare_models, api_name="compare")
-        gr.api(handlers.list_models, api_name="models")
+        gr.api(handlers.predict_sentiment, api_name="predict", **MODEL_GROUP)
+        gr.api(handlers.compare_models, api_name="compare", **MODEL_GROUP)
+        gr.api(handlers.list_models, api_name="models", **MODEL_GROUP)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     return demo
 
@@ -249,7 +267,8 @@ def launch_options() -> dict:
     return {
         "theme": gr.themes.Soft(primary_hue="indigo"),
         "css": CSS,
-        "max_file_size": "25mb",
+        "max_file_size": MAX_UPLOAD_BYTES,
+        "app_kwargs": {"middleware": [Middleware(UploadGuard)]},
         "show_error": False,
         "state_session_capacity": SESSION_CAPACITY,
     }

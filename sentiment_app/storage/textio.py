@@ -8,8 +8,10 @@ import io
 import json
 from pathlib import Path
 
-TEXT_SUFFIXES = (".txt", ".csv", ".tsv", ".jsonl", ".json")
-csv.field_size_limit(16 * 1024 * 1024)  # one field may hold a whole long review
+from sentiment_app.limits import MAX_COLUMN_NAME_CHARS, MAX_COLUMNS, MAX_FIELD_CHARS, UPLOAD_SUFFIXES
+
+TEXT_SUFFIXES = UPLOAD_SUFFIXES
+csv.field_size_limit(MAX_FIELD_CHARS)  # one cell may hold a whole long review, not a whole file
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection")
@@ -21,6 +23,9 @@ def spreadsheet_safe(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+JSON_KINDS = {dict: "object", list: "array"}
 
 
 class InputFileError(ValueError):
@@ -47,37 +52,93 @@ def split_lines(text: str) -> list[str]:
 
 
 def rows_from_table(text: str, name: str, delimiter: str) -> tuple[list[str], list[dict[str, str]]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    """Columns and rows of a CSV/TSV text; a file that parses two ways is refused, never guessed."""
+    first_line = text[: text.find("\n") if "\n" in text else len(text)]
+    if len(first_line) > MAX_COLUMNS * (MAX_COLUMN_NAME_CHARS + 3):
+        raise InputFileError(
+            f"{name}: the header line is {len(first_line):,} characters; at most {MAX_COLUMNS} columns "
+            f"of {MAX_COLUMN_NAME_CHARS} characters are read"
+        )
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[dict[str, str]] = []
+    columns: list[str] = []
+    start = 1
     try:
-        rows = list(reader)
+        for record in reader:
+            if not columns:
+                columns = header_columns(record, name)
+            elif record:  # a blank line is no record
+                if len(record) != len(columns):
+                    raise InputFileError(
+                        f"{name}: line {start} has {len(record)} field{'s' if len(record) != 1 else ''}; "
+                        f"the header has {len(columns)} (a missing or extra delimiter?)"
+                    )
+                rows.append(dict(zip(columns, record)))
+            start = reader.line_num + 1
     except csv.Error as error:
-        raise InputFileError(f"{name}: malformed CSV ({error})") from error
-    return list(reader.fieldnames or []), rows
+        raise InputFileError(f"{name}: {table_error(str(error), start)}") from error
+    return columns, rows
+
+
+def header_columns(header: list[str], name: str) -> list[str]:
+    """The header's column names, refused when too many, too long, unnamed or repeated."""
+    if len(header) > MAX_COLUMNS:
+        raise InputFileError(f"{name}: the file has {len(header):,} columns; the limit is {MAX_COLUMNS}")
+    seen: dict[str, int] = {}
+    for number, column in enumerate(header, start=1):
+        if not column.strip():
+            raise InputFileError(f"{name}: column {number} of the header has no name")
+        if len(column) > MAX_COLUMN_NAME_CHARS:
+            raise InputFileError(
+                f"{name}: the name of column {number} is {len(column):,} characters; "
+                f"the limit is {MAX_COLUMN_NAME_CHARS}"
+            )
+        if column in seen:
+            raise InputFileError(f"{name}: columns {seen[column]} and {number} are both named {column!r}")
+        seen[column] = number
+    return header
+
+
+def table_error(message: str, line: int) -> str:
+    """The csv module's error as a sentence naming the line where the record began."""
+    if "unexpected end of data" in message:
+        return f"line {line}: a quote opened here is never closed (rows would merge); check the quotes"
+    if "field larger than field limit" in message:
+        return f"line {line}: a cell is longer than {MAX_FIELD_CHARS:,} characters"
+    return f"line {line}: malformed CSV ({message})"
+
+
+def parse_json(text: str, where: str, whole_file: bool = False) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        detail = f"{error.msg}, line {error.lineno}" if whole_file else error.msg
+        raise InputFileError(f"{where} is not valid JSON ({detail})") from error
+    except RecursionError as error:
+        raise InputFileError(f"{where} is nested too deeply to read") from error
 
 
 def rows_from_jsonl(text: str, name: str) -> tuple[list[str], list[dict]]:
-    """JSON Lines (one object per line), or one JSON array of objects."""
+    """JSON Lines (one object per line, split at \\n only), or one JSON array of objects."""
     if text.lstrip().startswith("["):
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise InputFileError(f"{name}: not valid JSON ({error.msg}, line {error.lineno})") from error
-        numbered = list(enumerate(parsed, start=1))
+        parsed = parse_json(text, name, whole_file=True)
+        numbered = list(enumerate(parsed, start=1)) if isinstance(parsed, list) else [(1, parsed)]
     else:
-        numbered = []
-        for number, line in enumerate(split_lines(text), start=1):
-            if not line.strip():
-                continue
-            try:
-                numbered.append((number, json.loads(line)))
-            except json.JSONDecodeError as error:
-                raise InputFileError(f"{name}: line {number} is not valid JSON ({error.msg})") from error
+        numbered = [
+            (number, parse_json(line, f"{name}: line {number}"))
+            for number, line in enumerate(split_lines(text), start=1)
+            if line.strip()
+        ]
     rows, columns = [], {}
     for number, row in numbered:
         if not isinstance(row, dict):
             raise InputFileError(f"{name}: record {number} is not a JSON object")
         rows.append(row)
         columns.update(dict.fromkeys(row))
+        if len(columns) > MAX_COLUMNS:
+            raise InputFileError(
+                f"{name}: the records have over {MAX_COLUMNS} distinct keys; the limit is {MAX_COLUMNS}"
+            )
     return list(columns), rows
 
 
@@ -96,7 +157,15 @@ def column_texts(columns: list[str], rows: list[dict], column: str, name: str) -
     if column not in columns:
         shown = ", ".join(map(repr, columns)) or "none"
         raise InputFileError(f"{name}: no column {column!r}; columns are {shown}")
-    return ["" if row.get(column) is None else str(row.get(column)) for row in rows]
+    texts = []
+    for number, row in enumerate(rows, start=1):
+        value = row.get(column)
+        if isinstance(value, (dict, list)):
+            raise InputFileError(
+                f"{name}: record {number}: {column!r} holds a JSON {JSON_KINDS[type(value)]}, not text"
+            )
+        texts.append("" if value is None else str(value))
+    return texts
 
 
 def read_texts(path: Path, text_column: str = "text") -> list[str]:

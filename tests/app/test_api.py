@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from gradio_client.exceptions import AppError
 
-from sentiment_app.app.service import MAX_TEXT_CHARS
+from sentiment_app.limits import MAX_TEXT_CHARS
 
 pytestmark = pytest.mark.slow
 

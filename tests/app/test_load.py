@@ -17,7 +17,8 @@ from gradio_client import Client
 
 from benchmarks.rest import call
 from sentiment_app.app.service import SentimentService
-from sentiment_app.app.ui import CONCURRENCY, QUEUE_SIZE, SESSION_CAPACITY, build_demo, launch_options
+from sentiment_app.app.ui import build_demo, launch_options
+from sentiment_app.limits import CONCURRENCY, QUEUE_SIZE, SESSION_CAPACITY
 from sentiment_app.paths import PACKAGE_ROOT
 from tests.helpers import free_port, start_server, wait_until_serving
 

@@ -10,9 +10,11 @@ import shutil
 
 import pytest
 
+from sentiment_app.app.errors import UserInputError
 from sentiment_app.app.handlers import ALL_MODELS, NO_LABEL_COLUMN, Handlers, highlights_html
-from sentiment_app.app.service import MAX_TEXT_CHARS, SentimentService, UserInputError, prepare_text
+from sentiment_app.app.service import SentimentService, prepare_text
 from sentiment_app.inference.explain import explain, highlight_spans
+from sentiment_app.limits import MAX_TEXT_CHARS
 from tests.helpers import write_csv
 
 
