@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,51 @@ LABELS: tuple[str, ...] = ("negative", "positive")  # index = class id; 1 = posi
 CELLS = ("rnn", "lstm", "gru")
 ARCHITECTURES = ("recurrent", "bag-of-embeddings")
 POOLINGS = ("last", "max", "mean")
+FORMAT_VERSION = 1  # of config.json; a newer one is refused rather than misread
+
+
+def json_type_error(where: str, value: Any, annotation: str) -> str | None:
+    """Why a value read from JSON does not have a field's type (by its annotation), else None:
+    ints must be JSON integers (not true, 128.0 or "128"), floats finite numbers, bools true/false."""
+    if annotation == "bool":
+        ok, expected = isinstance(value, bool), "true or false"
+    elif annotation == "int":
+        ok, expected = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif annotation == "float":
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok, expected = number and math.isfinite(value), "a finite number"
+    elif annotation == "str":
+        ok, expected = isinstance(value, str), "a string"
+    elif annotation == "tuple[str, ...]":
+        ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
+        expected = "a list of strings"
+    elif annotation == "dict[str, Any] | None":
+        ok, expected = value is None or isinstance(value, dict), "an object or null"
+    else:
+        return None
+    return None if ok else f"{where} must be {expected}, got {shown(value)}"
+
+
+def shown(value: Any) -> str:
+    """A JSON value for an error message: scalars as written (cut to 40 characters), else their kind."""
+    if isinstance(value, (dict, list)):
+        return "an object" if isinstance(value, dict) else "a list"
+    return json.dumps(value)[:40]
+
+
+def checked_fields(cls: type, data: Any, where: str) -> dict[str, Any]:
+    """`data` read from JSON for dataclass `cls`: an object with known fields, each of its type."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where} must be an object, got {shown(data)}")
+    fields = {f.name: f.type for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValueError(f"unknown {where} settings: {', '.join(unknown)}")
+    for name, value in data.items():
+        problem = json_type_error(f"{where}.{name}", value, fields[name])
+        if problem:
+            raise ValueError(problem)
+    return data
 
 
 @dataclass
@@ -61,11 +107,8 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown model settings: {', '.join(unknown)}")
-        return cls(**data)
+        """From config.json's "model" object, every field checked for its JSON type first."""
+        return cls(**checked_fields(cls, data, "model"))
 
 
 @dataclass
@@ -101,22 +144,38 @@ class ModelDirConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelDirConfig:
+        """From config.json's content; a wrong type, a missing or unknown field raises ValueError."""
+        if not isinstance(data, dict):
+            raise ValueError(f"expected an object, got {shown(data)}")
+        top = {key: value for key, value in data.items() if key not in ("model", "tokenizer")}
+        checked_fields(cls, top, "config")
+        for required in ("name", "model"):
+            if required not in data:
+                raise ValueError(f"no {required!r} field")
+        version = data.get("format_version", FORMAT_VERSION)
+        if version != FORMAT_VERSION:
+            raise ValueError(f"format_version {version} is not the one this version reads ({FORMAT_VERSION})")
         return cls(
             name=data["name"],
             model=ModelConfig.from_dict(data["model"]),
-            tokenizer=TokenizerConfig(**data.get("tokenizer", {})),
+            tokenizer=TokenizerConfig(**checked_fields(TokenizerConfig, data.get("tokenizer", {}), "tokenizer")),
             weights_dtype=data.get("weights_dtype", "float32"),
             embeddings=data.get("embeddings"),
-            format_version=data.get("format_version", 1),
+            format_version=version,
         )
 
     @classmethod
     def read(cls, path: Path) -> ModelDirConfig:
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            data = json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=refuse_constant)
             return cls.from_dict(data)
-        except (OSError, ValueError, KeyError, TypeError) as error:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:
             raise ValueError(f"{path}: not a valid model config ({error})") from error
+
+
+def refuse_constant(name: str) -> Any:
+    """For json.loads: NaN and Infinity are not JSON, though Python's parser takes them."""
+    raise ValueError(f"{name} is not a JSON number")
 
 
 # Registered model names -> the settings that define them. Training flags override sizes.

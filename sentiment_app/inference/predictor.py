@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -92,6 +93,21 @@ BACKENDS = ("auto", "torch", "onnx", "bfloat16")
 # than ONNX_MAX_TEXTS texts to such a cell go to PyTorch.
 ONNX_MAX_TEXTS = 8
 TORCH_BATCH_CELLS = frozenset({"rnn"})
+# Scored by PyTorch and by a faster backend before the predictor uses it: metrics.json's record that
+# the backend agreed on the test split is believed only if they agree here too (every label, each
+# probability within the same 0.02). Short and long, plain and negated, so the recurrence runs.
+CHECK_TEXTS = (
+    "a wonderful film, moving and brilliant from start to finish",
+    "dull, tedious and far too long",
+    "not bad at all",
+    "i wanted to like it, but the script is clumsy and the ending is terrible",
+    "the cast is charming",
+    "boring.",
+    "it is not a great film, and it is not an awful one either; the story drifts, the acting is fine, "
+    "some scenes are superb and others are dreadful, and by the end i had stopped caring who won",
+    "superb",
+)
+logger = logging.getLogger(__name__)
 
 
 class Predictor:
@@ -115,7 +131,7 @@ class Predictor:
         self.labels = list(loaded.config.model.labels)
         self.batch_size = batch_size
         if backend == "onnx" or (backend == "auto" and self.onnx_verified):
-            self.use_onnx()
+            self.use_onnx(required=backend == "onnx")
         elif backend == "bfloat16":
             self.use_bfloat16()
 
@@ -126,11 +142,36 @@ class Predictor:
 
         return bool((self.metrics.get("onnx") or {}).get("passed")) and onnxruntime_available()
 
-    def use_onnx(self) -> None:
+    def use_onnx(self, required: bool = True) -> None:
+        """Score with ONNX Runtime if it agrees with PyTorch on CHECK_TEXTS; otherwise raise
+        BackendError where ONNX was asked for, or stay on PyTorch with a warning where metrics.json's
+        record chose it."""
         from sentiment_app.inference.backends.onnx import OnnxClassifier
 
-        self.runner = OnnxClassifier(self.model)
+        runner = OnnxClassifier(self.model)
+        problem = self.disagreement(runner, "ONNX Runtime")
+        if problem and required:
+            raise BackendError(problem)
+        if problem:
+            logger.warning("%s, although metrics.json records that it agreed: scoring with PyTorch", problem)
+            return
+        self.runner = runner
         self.backend = "onnx"
+
+    def disagreement(self, runner, backend: str) -> str | None:
+        """Where `runner` and eager PyTorch disagree on CHECK_TEXTS (a label, or a probability by
+        more than the verification's bar), a sentence saying so; else None."""
+        from sentiment_app.inference.backends.agreement import MAX_PROBABILITY_DIFFERENCE, agreement_with_eager
+
+        id_lists = [ids for ids in self.encode(CHECK_TEXTS)[0] if ids]
+        check = agreement_with_eager(self.model, runner, id_lists, self.encoder.padding_id)
+        if check["label_agreement"] == 1.0 and check["max_probability_difference"] <= MAX_PROBABILITY_DIFFERENCE:
+            return None
+        return (
+            f"{self.loaded.directory}: {backend} disagrees with PyTorch on the {len(id_lists)} check texts "
+            f"({check['label_agreement']:.0%} of labels agree, probabilities differ by up to "
+            f"{check['max_probability_difference']:.3f})"
+        )
 
     def use_bfloat16(self) -> None:
         from sentiment_app.inference.backends.bfloat16 import Bfloat16Classifier, bfloat16_native
@@ -152,7 +193,11 @@ class Predictor:
                 f"{self.loaded.directory}: metrics.json {found}, so bfloat16 scores "
                 "are not known to match float32 ones; run `sentiment verify DIR` to measure it"
             )
-        self.runner = Bfloat16Classifier(self.model)
+        runner = Bfloat16Classifier(self.model)
+        problem = self.disagreement(runner, "bfloat16")
+        if problem:
+            raise BackendError(f"{problem}, although metrics.json records that it agreed")
+        self.runner = runner
         self.backend = "bfloat16"
 
     @property
