@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import math
 import sys
 from pathlib import Path
@@ -38,6 +39,7 @@ from training.settings import model_config_from_args, training_config_from_args
 from training.trainer import Trainer, TrainerState, TrainingConfig, averaging_horizon, evaluate_split, process_group
 
 RUN_ERRORS = (DatasetError, ResumeError, EmbeddingsError, TeacherError, PrecisionError)
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}  # a full or read-only disk: one line
 
 
 def run_settings(name: str, model_config, training: TrainingConfig, context: RunContext) -> dict[str, Any]:
@@ -271,7 +273,7 @@ def train_one(name: str, out_dir: Path, context: RunContext, settings: dict[str,
 
 
 def train_all(args: argparse.Namespace, argv: list[str], settings: dict[str, dict[str, Any]], prog: str) -> int:
-    """Train every model the command names; 2 with a one-line message on a known error."""
+    """Train every model the command names; one line and 2 on bad input, 1 on a full or read-only disk."""
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.quiet:
@@ -288,6 +290,11 @@ def train_all(args: argparse.Namespace, argv: list[str], settings: dict[str, dic
     except RUN_ERRORS as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        if error.errno not in WRITE_ERRNOS:
+            raise
+        print(f"{prog}: error: cannot write {error.filename or 'the model'}: {error.strerror}", file=sys.stderr)
+        return 1
     finally:
         if grouped:
             distributed.barrier()

@@ -21,7 +21,11 @@ def rendered(build: Callable[..., Figure], *args) -> PlotData:
     """Build a figure and encode it as gr.Plot sends it, under the lock: Gradio would otherwise
     draw it outside any lock, after the handler returns."""
     with RENDER_LOCK:
-        return PlotData(type="matplotlib", plot=encode_plot_to_base64(build(*args)))
+        figure = build(*args)
+        try:
+            return PlotData(type="matplotlib", plot=encode_plot_to_base64(figure))
+        finally:
+            plt.close(figure)
 
 
 def confusion_matrices_figure(matrices: dict[str, tuple[list[str], list[list[int]]]]) -> Figure:
@@ -57,7 +61,9 @@ GATE_COLOURS = {"forget": "#2563eb", "input": "#16a34a", "output": "#f59e0b", "u
 
 
 def short_labels(tokens: list[str], limit: int = 14) -> list[str]:
-    return [token if len(token) <= limit else token[: limit - 1] + "…" for token in tokens]
+    """Tick labels: long tokens cut, and "$" escaped so that user text is never parsed as math."""
+    cut = [token if len(token) <= limit else token[: limit - 1] + "…" for token in tokens]
+    return [label.replace("$", r"\$") for label in cut]
 
 
 def gates_figure(tokens: list[str], cell: str, direction: str, gates: dict, hidden, cell_state, model: str) -> Figure:

@@ -12,10 +12,12 @@ import argparse
 import json
 import sys
 
+from sentiment_app.cli.output import argument_text, output_failed
 from sentiment_app.inference.explain import METHOD, explain
 from sentiment_app.inference.internals import gradient_flow, trace_network
 from sentiment_app.inference.predictor import EmptyTextError, load_predictor
 from sentiment_app.storage.model_dir import ModelLoadError
+from sentiment_app.tokenization import InvalidTextError
 
 EPILOG = """example:
   sentiment explain --model lstm "Not bad at all, but the ending drags."
@@ -67,11 +69,15 @@ def explanation_record(model: str, text: str, full: bool = False) -> dict:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        record = explanation_record(args.model, args.text, args.full)
-    except (ModelLoadError, EmptyTextError) as error:
+        record = explanation_record(args.model, argument_text(args.text, "the text"), args.full)
+    except (ModelLoadError, EmptyTextError, InvalidTextError, ValueError) as error:
         print(f"sentiment explain: error: {error}", file=sys.stderr)
         return 2
-    print(json.dumps(record, indent=args.indent or None, ensure_ascii=False))
+    try:
+        print(json.dumps(record, indent=args.indent or None, ensure_ascii=False))
+        sys.stdout.flush()
+    except OSError as error:
+        return output_failed("sentiment explain", error)
     return 0
 
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import itertools
 import json
-import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from sentiment_app.cli.output import output_failed
 from sentiment_app.inference.predictor import BACKENDS, BackendError, Predictor, default_model, load_predictor
 from sentiment_app.storage.atomic import atomic_writer
 from sentiment_app.storage.model_dir import ModelLoadError
@@ -120,12 +119,6 @@ def write_records(records: Iterator[dict[str, Any]], stream: TextIO) -> int:
     return count
 
 
-def silence_stdout() -> None:
-    """After a closed pipe, point stdout at /dev/null so that Python's exit flush stays quiet."""
-    with contextlib.suppress(OSError):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -153,13 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     except InputFileError as error:
         print(f"sentiment predict: error: {error}", file=sys.stderr)
         return 2
-    except BrokenPipeError:
-        silence_stdout()
-        print("sentiment predict: error: the output was closed before the last record", file=sys.stderr)
-        return 1
     except OSError as error:
-        print(f"sentiment predict: error: cannot write the output: {error.strerror or error}", file=sys.stderr)
-        return 1
+        return output_failed("sentiment predict", error)
     return 0
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import glob
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -102,6 +104,16 @@ def restore_interrupted_replace(target: Path) -> None:
         os.rename(backup, target)
 
 
+STALE_STAGING_S = 60  # a writer fills its staging directory in seconds; an older one was abandoned
+
+
+def remove_stale_staging(target: Path) -> None:
+    """Delete the staging directories a killed writer of `target` left behind."""
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.staging-*"):
+        if stale.is_dir() and not stale.is_symlink() and time.time() - stale.stat().st_mtime > STALE_STAGING_S:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def staged_directory(target: Path) -> Iterator[Path]:
     """Yield an empty directory beside `target`; on success it replaces `target` whole.
@@ -111,6 +123,7 @@ def staged_directory(target: Path) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     restore_interrupted_replace(target)
+    remove_stale_staging(target)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
     os.chmod(staging, default_mode(directory=True))
     try:

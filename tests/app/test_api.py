@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
+import httpx
 import pytest
 from gradio_client.exceptions import AppError
 
+from benchmarks.rest import call
 from sentiment_app.limits import MAX_TEXT_CHARS
 
 pytestmark = pytest.mark.slow
@@ -47,3 +51,26 @@ def test_unknown_model_is_a_clear_error(client):
 def test_the_server_caps_long_texts_for_api_callers(client):
     result = client.predict("wonderful " * (MAX_TEXT_CHARS // 5), "", api_name="/predict")
     assert any("cut" in note for note in result["notes"])
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (["\ud800 good", ""], "unpaired surrogate (U+D800 at character 0)"),
+        (["good", ["bilstm"]], "must be a model's name (a string), not a list"),
+        (["good", {"name": "bilstm"}], "not a dict"),
+        ([["good"], ""], "must be a string, not a list"),
+    ],
+    ids=["lone surrogate", "list as model", "dict as model", "list as text"],
+)
+def test_odd_json_values_over_rest_get_the_reason_not_an_empty_error(app_url, data, expected):
+    """The JSON escape "\\ud800" decodes to a lone surrogate; neither it nor a list is a text."""
+    url = f"{app_url.rstrip('/')}/gradio_api/call/predict"
+    with httpx.Client(timeout=30) as http:
+        body = json.dumps({"data": data})  # ASCII: the surrogate travels as its escape, as a client may send it
+        event_id = http.post(url, content=body, headers={"content-type": "application/json"}).json()["event_id"]
+        stream = http.get(f"{url}/{event_id}").text
+        assert "event: error" in stream
+        error = json.loads(stream.split("data:", 1)[1].strip())["error"]
+        assert error and expected in error
+        assert call(http, app_url, "predict", ["the film is wonderful", ""])["label"] == "positive"

@@ -79,6 +79,45 @@ def test_eight_gradio_clients_of_fifty_mixed_requests_all_succeed(server):
     assert sum(failures) == 0
 
 
+def ui_request(http: httpx.Client, url: str, index: int):
+    """The public endpoints and the page's private ones (callable over REST too), in turn."""
+    text = TEXTS[index % len(TEXTS)]
+    requests = [
+        ("predict", [text, ""]),
+        ("compare", [text]),
+        ("analyze_live", [text, "bilstm"]),
+        ("compare_table", [text]),
+        ("inside", [text, "lstm", "left to right"]),
+    ]
+    name, data = requests[index % len(requests)]
+    return call(http, url, name, data, timeout=120)
+
+
+def test_eight_rest_clients_mixing_public_and_private_endpoints_all_succeed(server, capsys):
+    url, process = server
+    before = process.memory_info().rss / 2**20
+
+    def one_client(client_number: int) -> int:
+        failures = 0
+        with httpx.Client() as http:
+            for index in range(40):
+                try:
+                    ui_request(http, url, client_number + index)
+                except Exception:
+                    failures += 1
+        return failures
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        failures = sum(pool.map(one_client, range(8)))
+    after = process.memory_info().rss / 2**20
+    with capsys.disabled():
+        print(
+            f"\n8 REST clients x 40 mixed public and private requests: {failures} failed; RSS {before:.0f} -> {after:.0f} MiB"
+        )
+    assert failures == 0
+    assert after - before < 400, f"RSS {before:.0f} -> {after:.0f} MiB"
+
+
 def test_five_thousand_requests_do_not_leak_memory(server):
     url, process = server
     samples = []

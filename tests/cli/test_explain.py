@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 from sentiment_app.cli.explain import main as explain_main
 from sentiment_app.inference.predictor import load_predictor
@@ -35,3 +36,27 @@ def test_explain_cli_full_and_errors(tiny_model_dir, capsys, tmp_path):
 def test_explain_console_script_help():
     result = subprocess.run(["sentiment-explain", "--help"], capture_output=True, text=True, check=True)
     assert "--model" in result.stdout and "gradient" in result.stdout
+
+
+def test_bad_arguments_a_closed_pipe_and_a_full_disk_end_in_one_line(tiny_model_dir):
+    command = [sys.executable, "-m", "sentiment_app.cli.explain", "--model", str(tiny_model_dir)]
+    not_utf8 = subprocess.run([*command, b"caf\xe9 good"], capture_output=True, timeout=120)
+    assert not_utf8.returncode == 2
+    assert not_utf8.stderr.decode().strip() == (
+        "sentiment explain: error: the text is not valid UTF-8 (byte 0xe9 at offset 3)"
+    )
+    reader = subprocess.Popen(
+        [*command, "--full", "the film is wonderful " * 40], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    reader.stdout.read(10)
+    reader.stdout.close()  # as `| head -c 10` does
+    assert reader.wait(timeout=120) == 1
+    assert reader.stderr.read().decode().strip().splitlines() == [
+        "sentiment explain: error: the output was closed before the last record"
+    ]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([*command, "good"], stdout=full, stderr=subprocess.PIPE, timeout=120)
+    assert result.returncode == 1
+    assert (
+        result.stderr.decode().strip() == "sentiment explain: error: cannot write the output: No space left on device"
+    )

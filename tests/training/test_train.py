@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -372,3 +374,30 @@ def test_candidates_must_be_positive(capsys):
     with pytest.raises(SystemExit):
         main(["--model", "gru", "--candidates", "0"])
     assert "--candidates must be at least 1" in capsys.readouterr().err
+
+
+def test_a_full_disk_while_saving_is_one_line_and_leaves_nothing_behind(tmp_path, tiny_csv, monkeypatch, capsys):
+    out = tmp_path / "model"
+
+    def disk_full(tensors, filename, metadata=None):
+        Path(filename).write_bytes(b"\0" * 100)  # part of the file got out before the disk filled
+        raise OSError(errno.ENOSPC, "No space left on device", filename)
+
+    monkeypatch.setattr("sentiment_app.storage.model_dir.save_file", disk_full)
+    args = ["--model", "lstm", "--dataset", str(tiny_csv), "--out", str(out), *TINY_MODEL_ARGS]
+    assert main(args) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].endswith("model.safetensors: No space left on device")
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if ".staging-" in p.name]
+
+
+def test_staging_left_by_a_killed_run_is_removed_by_the_next(tmp_path, tiny_csv):
+    out = tmp_path / "model"
+    abandoned = tmp_path / ".model.staging-killed"
+    abandoned.mkdir()
+    (abandoned / "model.safetensors").write_bytes(b"half")
+    os.utime(abandoned, (time.time() - 3600, time.time() - 3600))
+    fresh = tmp_path / ".model.staging-in-use"  # a writer that is still at work
+    fresh.mkdir()
+    assert main(["--model", "lstm", "--dataset", str(tiny_csv), "--out", str(out), *TINY_MODEL_ARGS]) == 0
+    assert not abandoned.exists() and fresh.exists() and (out / "model.safetensors").is_file()
