@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 from dataclasses import dataclass
 
+from sentiment_app.cli.output import output_failed
 from sentiment_app.paths import PACKAGE_ROOT
 
+OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EPIPE}
 TRAINING_EXTRAS = "pip install -r requirements-dev.txt (or pip install -e '.[train]')"
 
 
@@ -95,7 +98,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
         raise
-    return module.main(rest)
+    try:
+        return module.main(rest)
+    except OSError as error:  # what a command did not catch itself: still one line, exit 1
+        if isinstance(error, BrokenPipeError) or error.errno in OUTPUT_ERRNOS:
+            return output_failed(f"sentiment {name}", error)
+        raise
 
 
 if __name__ == "__main__":

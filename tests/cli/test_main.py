@@ -69,3 +69,21 @@ def test_train_dry_run_through_the_console_script():
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["resolved"]["training"]["candidates"] == 4
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (BrokenPipeError(32, "Broken pipe"), "sentiment compare: error: the output was closed before the last record"),
+        (OSError(28, "No space left on device"), "sentiment compare: error: cannot write the output: No space left"),
+    ],
+    ids=["closed pipe", "full disk"],
+)
+def test_an_output_failure_a_command_leaves_uncaught_is_one_line(monkeypatch, capsys, error, expected):
+    def fails(argv):
+        raise error
+
+    monkeypatch.setattr("training.evaluation.compare.main", fails)
+    monkeypatch.setattr("sentiment_app.cli.output.silence_stdout", lambda: None)  # keep pytest's stdout
+    assert main(["compare", "runs"]) == 1
+    assert capsys.readouterr().err.strip().startswith(expected)
