@@ -6,7 +6,6 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 LABELS: tuple[str, ...] = ("negative", "positive")  # index = class id; 1 = positive
@@ -163,14 +162,6 @@ class ModelDirConfig:
             embeddings=data.get("embeddings"),
             format_version=version,
         )
-
-    @classmethod
-    def read(cls, path: Path) -> ModelDirConfig:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=refuse_constant)
-            return cls.from_dict(data)
-        except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:
-            raise ValueError(f"{path}: not a valid model config ({error})") from error
 
 
 def refuse_constant(name: str) -> Any:

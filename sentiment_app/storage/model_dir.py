@@ -33,7 +33,7 @@ from sentiment_app.storage.validation import (
     ModelLoadError,
     bound_problems,
     check_file,
-    check_finite,
+    check_values,
     check_weights_header,
     files_root,
     max_weights_bytes,
@@ -182,7 +182,7 @@ def read_model(directory: Path, config: ModelDirConfig) -> Classifier:
         expected = {name: tensor.shape for name, tensor in build_model(config.model).state_dict().items()}
     check_weights_header(path, expected)
     weights = read_weights(path)
-    check_finite(path, weights)
+    check_values(path, weights)
     model = build_model(config.model)
     try:
         model.load_state_dict(weights, strict=True)

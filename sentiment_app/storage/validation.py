@@ -33,6 +33,7 @@ MAX_LABELS = 100
 MAX_LABEL_CHARS = 100
 MAX_NAME_CHARS = 200
 MAX_PARAMETERS = 100_000_000  # 400 MB in float32
+MAX_WEIGHT_MAGNITUDE = 1e4  # the shipped models' largest weight is under 4
 
 TENSOR_DTYPES = ("F32", "F16", "BF16")  # safetensors' names for float32, float16, bfloat16
 STORED_WEIGHT_DTYPES = ("float32", "float16")  # config.json's weights_dtype (`save_weights` writes these)
@@ -164,11 +165,18 @@ def check_weights_header(path: Path, expected: dict[str, torch.Size]) -> None:
         raise ModelLoadError(f"{path}: weights do not fit config.json (no tensor {missing[0]!r})")
 
 
-def check_finite(path: Path, tensors: dict[str, torch.Tensor]) -> None:
-    """Refuse NaN or infinite weights: they would make every probability NaN (and NaN is no JSON)."""
+def check_values(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    """Refuse NaN, infinite or huge weights: each makes probabilities NaN (which is no JSON). Below
+    MAX_WEIGHT_MAGNITUDE every logit of every architecture within the bounds stays finite."""
     for name, tensor in tensors.items():
         if not bool(torch.isfinite(tensor).all()):
             raise ModelLoadError(f"{path}: tensor {name!r} holds NaN or infinite values")
+        largest = float(tensor.abs().max()) if tensor.numel() else 0.0
+        if largest > MAX_WEIGHT_MAGNITUDE:
+            raise ModelLoadError(
+                f"{path}: tensor {name!r} holds a value of magnitude {largest:.3g}, "
+                f"over the limit of {MAX_WEIGHT_MAGNITUDE:,.0f}"
+            )
 
 
 # --- metrics.json: informational, except the backend checks; the fields the app and predictor read

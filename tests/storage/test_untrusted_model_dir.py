@@ -203,6 +203,12 @@ def test_non_finite_weights_are_refused_naming_the_tensor(model_copy, value):
         load_model_dir(model_copy)
 
 
+def test_finite_weights_so_large_that_probabilities_overflow_to_nan_are_refused(model_copy):
+    edit_weights(model_copy, lambda tensors: tensors["output.weight"].fill_(3e38))
+    with pytest.raises(ModelLoadError, match="tensor 'output.weight' holds a value of magnitude 3e.38, over the limit"):
+        load_model_dir(model_copy)
+
+
 def test_integer_weights_are_refused_naming_the_tensor(model_copy):
     def to_int64(tensors):
         tensors["output.weight"] = tensors["output.weight"].to(torch.int64)
