@@ -10,6 +10,7 @@ MIB = 1024 * 1024
 # --- text --------------------------------------------------------------------------------------
 MAX_TEXT_CHARS = 5_000  # typed or API text; longer text is cut, with a note
 INSIDE_MAX_CHARS = 600  # the network views draw one column per token: keep them readable
+MAX_UNITS_NAMED = 1_024  # units one request may fix; the largest shipped model has 256
 
 # --- uploaded and read files ---------------------------------------------------------------------
 MAX_UPLOAD_BYTES = 25 * MIB  # one file; Gradio's "25mb" is 25 MiB too

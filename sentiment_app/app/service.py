@@ -12,26 +12,29 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sentiment_app.app import batch
 from sentiment_app.app.errors import UserInputError
+from sentiment_app.app.inputs import number, prepare_text, sentence, unit_list
 from sentiment_app.app.results import ResultStore
 from sentiment_app.inference.explain import Explanation, explain
 from sentiment_app.inference.internals import NetworkTrace, gradient_flow, trace_network, word_level
 from sentiment_app.inference.predictor import Prediction, Predictor, available_models, order_models
-from sentiment_app.limits import CONCURRENCY, INSIDE_MAX_CHARS, MAX_TEXT_CHARS
+from sentiment_app.inference.units import (
+    DEFAULT_THRESHOLD,
+    Ablation,
+    UnitError,
+    UnitExploration,
+    UnitExplorer,
+    ablate_units,
+    explore_units,
+)
+from sentiment_app.limits import CONCURRENCY, INSIDE_MAX_CHARS
 from sentiment_app.paths import models_dir
 from sentiment_app.storage.model_dir import ModelLoadError, is_model_dir, load_model_dir, model_name
-from sentiment_app.tokenization import InvalidTextError, check_texts
-
-
-@dataclass
-class PreparedText:
-    text: str
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -66,25 +69,6 @@ class ModelResult:
         }
 
 
-def prepare_text(text: object, limit: int = MAX_TEXT_CHARS) -> PreparedText:
-    """Check and cap one text: empty or whitespace-only text is refused with a friendly message."""
-    if text is None:
-        text = ""
-    if not isinstance(text, str):
-        raise UserInputError(f"The text must be a string, not a {type(text).__name__}.")
-    try:
-        check_texts([text])
-    except InvalidTextError as error:
-        raise UserInputError("The " + str(error).removeprefix("text 0 ") + ".") from error
-    notes = []
-    if len(text) > limit:
-        text = text[:limit]
-        notes.append(f"The text was cut to its first {limit:,} characters.")
-    if not text.strip():
-        raise UserInputError("Type or paste a review to analyse: the text is empty.")
-    return PreparedText(text=text, notes=notes)
-
-
 def directory_size(directory: Path) -> int:
     return sum(path.stat().st_size for path in Path(directory).iterdir() if path.is_file())
 
@@ -101,6 +85,7 @@ class SentimentService:
         self.load_errors = dict(load_errors or {})
         self.model_slots = threading.BoundedSemaphore(CONCURRENCY)  # over every caller, UI and API alike
         self.results = ResultStore()
+        self.units = UnitExplorer()
 
     @contextmanager
     def model_slot(self) -> Iterator[None]:
@@ -230,13 +215,55 @@ class SentimentService:
             flows[name] = norms
         return words, flows
 
+    # --- units, as LSTMVis explores them --------------------------------------------------------
+
+    def explore_units(
+        self, text: object, model: str | None, span: object, threshold: object = DEFAULT_THRESHOLD
+    ) -> UnitExploration:
+        """Units on across `span` (a phrase of the text), the reference phrases like it, and the sentiment units."""
+        prepared = prepare_text(text, limit=INSIDE_MAX_CHARS)
+        predictor = self.predictor(model)
+        if not isinstance(span, str):
+            raise UserInputError("The span must be a phrase of the text (a string).")
+        try:
+            with self.model_slot():
+                return explore_units(self.units, predictor, prepared.text, span, number(threshold, "threshold"))
+        except UnitError as error:
+            raise UserInputError(sentence(error)) from error
+
+    def ablate(self, text: object, model: str | None, units: object, value: object = 0.0) -> Ablation:
+        """The prediction with `units` held at `value` (0: ablated) at every step."""
+        prepared = prepare_text(text, limit=INSIDE_MAX_CHARS)
+        predictor = self.predictor(model)
+        try:
+            with self.model_slot():
+                return ablate_units(predictor, prepared.text, unit_list(units), number(value, "value"))
+        except UnitError as error:
+            raise UserInputError(sentence(error)) from error
+
+    def cell_traces(self, text: object) -> list[NetworkTrace]:
+        """The first recurrent model of each cell kind (SimpleRNN, LSTM, GRU) on one text."""
+        prepared = prepare_text(text, limit=INSIDE_MAX_CHARS)
+        firsts: dict[str, Predictor] = {}
+        unidirectional_first = sorted(self.predictors.values(), key=lambda p: p.loaded.config.model.bidirectional)
+        for predictor in unidirectional_first:
+            cell = predictor.loaded.config.model.cell
+            if predictor.loaded.config.model.architecture == "recurrent" and cell not in firsts:
+                firsts[cell] = predictor
+        traces = []
+        for cell in ("rnn", "lstm", "gru"):
+            if cell in firsts:
+                with self.model_slot():
+                    traces.append(trace_network(firsts[cell], prepared.text))
+        return traces
+
     # --- leaderboard and pictures -------------------------------------------------------------
 
     def leaderboard(self) -> list[dict[str, Any]]:
         rows = []
         for name, predictor in self.predictors.items():
             metrics = predictor.metrics
-            test = metrics.get("test", {})
+            test = metrics.get("test") or {}
             interval = test.get("accuracy_ci95")
             rows.append(
                 {
@@ -244,7 +271,7 @@ class SentimentService:
                     "test_accuracy": test.get("accuracy", math.nan),
                     "accuracy_ci95": tuple(interval) if interval else None,
                     "test_macro_f1": test.get("macro_f1", math.nan),
-                    "behavioural_pass_rate": metrics.get("behavioural", {}).get("pass_rate"),
+                    "behavioural_pass_rate": (metrics.get("behavioural") or {}).get("pass_rate"),
                     "parameters": metrics.get("parameters"),
                     "size_mb": directory_size(predictor.loaded.directory) / 1e6,
                     "training_seconds": metrics.get("training_seconds"),
@@ -276,7 +303,7 @@ class SentimentService:
     def confusion_matrices(self) -> dict[str, tuple[list[str], list[list[int]]]]:
         result = {}
         for name, predictor in self.predictors.items():
-            test = predictor.metrics.get("test", {})
+            test = predictor.metrics.get("test") or {}
             if "confusion_matrix" in test:
                 result[name] = (test.get("confusion_matrix_labels", predictor.labels), test["confusion_matrix"])
         return result

@@ -6,13 +6,15 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from sentiment_app.app.handlers import ALL_MODELS, NO_LABEL_COLUMN, Handlers, upload_path
+from sentiment_app.app.inside_tab import inside_tab
 from sentiment_app.app.plots import confusion_matrices_figure
+from sentiment_app.app.queues import FILE_GROUP, MODEL_GROUP
 from sentiment_app.app.service import SentimentService
+from sentiment_app.app.unit_handlers import UnitHandlers
 from sentiment_app.app.upload_guard import UploadGuard
 from sentiment_app.limits import (
     CACHE_SWEEP,
     CONCURRENCY,
-    INSIDE_MAX_CHARS,
     MAX_TEXT_CHARS,
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_ROWS,
@@ -21,7 +23,6 @@ from sentiment_app.limits import (
     UPLOAD_SUFFIXES,
     size_text,
 )
-from sentiment_app.paths import ASSETS_DIR
 
 TITLE = "Recurrent Sentiment Lab"
 EXAMPLES = [
@@ -46,26 +47,6 @@ CSS = """
 .attribution-legend span { color: white; padding: 0.1em 0.5em; border-radius: 4px; }
 footer { display: none !important; }
 """
-LONG_RANGE_PLOT = ASSETS_DIR / "long_range.png"
-INSIDE_EXAMPLE = (
-    "The first half drags and the dialogue is clumsy, but the final act is so moving that I left the theatre smiling."
-)
-INSIDE_INTRO = """A SimpleRNN squeezes everything it has read into one hidden state,
-h_t = tanh(W_h x_t + U_h h_{t-1} + b_h); the gradient that trains it is multiplied by U_h and
-tanh' at every step back in time, so it tends to shrink (vanish) or grow (explode) exponentially
-with distance. An LSTM adds a cell state c_t = f_t * c_{t-1} + i_t * g_t: where the **forget
-gate** f_t stays near 1, information and gradient pass through unchanged. Below: the gates of the
-chosen model on your sentence, and how strongly each model's loss reaches back to each word. The
-shipped SimpleRNN, LSTM and BiLSTM read the maximum of each unit over the text, a shortcut that
-lets the gradient reach every word directly; the experiment at the bottom reads only the final
-state and stretches the distance, which is where the gradient vanishes."""
-LONG_RANGE_INTRO = """#### The long-range experiment
-A synthetic task: the label is set by the first token, followed by N random distractors, and the
-network reads only its final state. `sentiment long-range` reproduces this plot."""
-# Gradio's queues: interactive and API calls share one group, file work has its own; the
-# service's model slots bound the model work of all of them together (limits.CONCURRENCY).
-MODEL_GROUP = {"concurrency_id": "model", "concurrency_limit": CONCURRENCY}
-FILE_GROUP = {"concurrency_id": "files", "concurrency_limit": 1}
 
 
 def header_markdown(service: SentimentService) -> str:
@@ -79,6 +60,9 @@ def header_markdown(service: SentimentService) -> str:
         text += "\n\n> **Not loaded:** " + "; ".join(
             f"`{name}` ({error})" for name, error in service.load_errors.items()
         )
+    load_notes = [f"`{name}`: {note}" for name, p in service.predictors.items() for note in p.loaded.notes]
+    if load_notes:
+        text += "\n\n> **Loaded with a warning:** " + "; ".join(load_notes)
     return text
 
 
@@ -215,49 +199,14 @@ def build_demo(service: SentimentService, delete_cache: tuple[int, int] = CACHE_
                     **FILE_GROUP,
                 )
 
-            with gr.Tab("Inside the network", id="inside"):
-                gr.Markdown(INSIDE_INTRO)
-                recurrent = [name for name in models if name != "bag-of-embeddings"] or models
-                with gr.Row():
-                    inside_text = gr.Textbox(
-                        label="Text",
-                        value=INSIDE_EXAMPLE,
-                        lines=2,
-                        scale=4,
-                        max_length=INSIDE_MAX_CHARS,
-                        elem_id="inside-text",
-                    )
-                    with gr.Column(scale=1):
-                        inside_model = gr.Dropdown(models, value=recurrent[0], label="Model")
-                        direction = gr.Radio(
-                            ["left to right", "right to left"],
-                            value="left to right",
-                            label="Direction (bidirectional models)",
-                        )
-                        inside_button = gr.Button("Look inside", variant="primary", elem_id="inside-run")
-                inside_notes = gr.Markdown()
-                gates_plot = gr.Plot(label="Gates and states per token", elem_id="inside-gates")
-                gradient_plot = gr.Plot(label="Gradient flow through time (every model)", elem_id="inside-gradients")
-                inside_inputs = [inside_text, inside_model, direction]
-                inside_outputs = [gates_plot, gradient_plot, inside_notes]
-                for trigger in (inside_button.click, inside_model.change, direction.change):
-                    trigger(handlers.inside, inside_inputs, inside_outputs, api_visibility="private", **MODEL_GROUP)
-                inside_text.submit(
-                    handlers.inside, inside_inputs, inside_outputs, api_visibility="private", **MODEL_GROUP
-                )
-                if LONG_RANGE_PLOT.is_file():
-                    gr.Markdown(LONG_RANGE_INTRO)
-                    gr.Image(
-                        str(LONG_RANGE_PLOT),
-                        label="Accuracy against distance (synthetic task)",
-                        show_label=True,
-                        buttons=[],
-                        elem_id="long-range",
-                    )
+            inside_tab(handlers, UnitHandlers(service), models)
 
         gr.api(handlers.predict_sentiment, api_name="predict", **MODEL_GROUP)
         gr.api(handlers.compare_models, api_name="compare", **MODEL_GROUP)
         gr.api(handlers.list_models, api_name="models", **MODEL_GROUP)
+        unit_api = UnitHandlers(service)
+        gr.api(unit_api.explore_units, api_name="explore_units", **MODEL_GROUP)
+        gr.api(unit_api.ablate_units, api_name="ablate_units", **MODEL_GROUP)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     return demo
 

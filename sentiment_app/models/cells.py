@@ -105,8 +105,12 @@ class LayerTrace:
     gates: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
-def run_direction(inputs: torch.Tensor, w: LayerWeights) -> LayerTrace:
-    """Run the written-out cell left to right over inputs (batch, time, D), from zero state."""
+def run_direction(inputs: torch.Tensor, w: LayerWeights, fixed_units: dict[int, float] | None = None) -> LayerTrace:
+    """Run the written-out cell left to right over inputs (batch, time, D), from zero state;
+    `fixed_units` {unit: value} holds those hidden units at a value at every step (ablation
+    with 0, clamping otherwise), so that the rest of the network reads the edited state."""
+    units = torch.tensor(sorted(fixed_units or {}), dtype=torch.long)
+    values = torch.tensor([fixed_units[int(unit)] for unit in units], dtype=inputs.dtype) if fixed_units else None
     batch, steps, _ = inputs.shape
     h = inputs.new_zeros(batch, w.hidden_dim)
     c = inputs.new_zeros(batch, w.hidden_dim)
@@ -121,6 +125,8 @@ def run_direction(inputs: torch.Tensor, w: LayerWeights) -> LayerTrace:
             cells.append(c)
         else:
             h, step_gates = gru_step(x, h, w)
+        if values is not None:
+            h = h.index_copy(1, units, values.expand(batch, -1))
         hidden.append(h)
         for name, value in step_gates.items():
             gates.setdefault(name, []).append(value)
@@ -139,20 +145,33 @@ class ReferenceOutput:
 
 
 def reference_forward(
-    model: RecurrentClassifier, token_ids: torch.Tensor, lengths: torch.Tensor, embedded: torch.Tensor | None = None
+    model: RecurrentClassifier,
+    token_ids: torch.Tensor,
+    lengths: torch.Tensor,
+    embedded: torch.Tensor | None = None,
+    fixed_units: dict[int, float] | None = None,
 ) -> ReferenceOutput:
     """The classifier's forward pass with every recurrent step written out (eval mode: no
-    dropout). Matches `model(token_ids, lengths)` to float rounding."""
+    dropout). Matches `model(token_ids, lengths)` to float rounding. `fixed_units` holds units
+    of the top layer (numbered over its directions: direction d has units d*H to d*H + H - 1)
+    at fixed values at every step."""
     config = model.config
+    hidden_dim = config.hidden_dim
     inputs = model.embedding(token_ids) if embedded is None else embedded
     traces = []
     outputs = []
-    for directions in model.layers:
+    for depth, directions in enumerate(model.layers):
         outputs, layer_traces = [], []
+        top = depth == len(model.layers) - 1
         for direction, module in enumerate(directions):
             weights = LayerWeights.from_module(module, config.cell)
             reading = inputs if direction == 0 else reverse_within_lengths(inputs, lengths)
-            trace = run_direction(reading, weights)
+            own = {
+                unit - direction * hidden_dim: value
+                for unit, value in (fixed_units or {}).items()
+                if top and direction * hidden_dim <= unit < (direction + 1) * hidden_dim
+            }
+            trace = run_direction(reading, weights, own or None)
             layer_traces.append(trace)
             outputs.append(trace.hidden)
         traces.append(layer_traces)

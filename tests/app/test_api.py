@@ -74,3 +74,17 @@ def test_odd_json_values_over_rest_get_the_reason_not_an_empty_error(app_url, da
         error = json.loads(stream.split("data:", 1)[1].strip())["error"]
         assert error and expected in error
         assert call(http, app_url, "predict", ["the film is wonderful", ""])["label"] == "positive"
+
+
+def test_the_unit_endpoints_answer_with_units_matches_and_the_ablation(client):
+    text = "the film is wonderful and the cast is charming"
+    found = client.predict(text, "lstm", "is wonderful", -0.9, api_name="/explore_units")
+    assert found["span_tokens"] == ["is", "wonderful"] and found["selected_units"] and found["matches"]
+    units = ", ".join(str(unit["unit"]) for unit in found["sentiment_units"])
+    ablation = client.predict(text, "lstm", units, 0.0, api_name="/ablate_units")
+    assert ablation["units"] == sorted(unit["unit"] for unit in found["sentiment_units"])
+    assert ablation["before"]["probabilities"] != ablation["after"]["probabilities"]
+    with pytest.raises(AppError, match="not part of the text"):
+        client.predict(text, "lstm", "dreadful", 0.1, api_name="/explore_units")
+    with pytest.raises(AppError, match="no recurrent units"):
+        client.predict(text, "bag-of-embeddings", "3", 0.0, api_name="/ablate_units")

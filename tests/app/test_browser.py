@@ -80,3 +80,28 @@ def test_uploading_a_csv_in_the_batch_tab_gives_a_result_file(page, tmp_path):
     assert content.splitlines()[0].startswith("review,label,bilstm_label")
     assert "the film is wonderful" in content and len(content.splitlines()) == 3
     page.get_by_text("Accuracy on the file's labels").wait_for()
+
+
+def test_the_unit_explorer_selects_units_finds_phrases_and_ablates(page, app_url, trained_models):
+    from sentiment_app.app.service import SentimentService
+
+    page.get_by_role("tab", name="Inside the network").click()
+    page.locator("#inside-gates img").first.wait_for(timeout=90_000)  # drawn for the pre-filled text on opening
+    text = page.locator("#inside-text textarea").input_value()
+    page.locator("#units-span textarea, #units-span input").first.fill("so moving")
+    page.locator("#units-threshold input[type=number]").fill("-0.9")
+    page.locator("#units-threshold input[type=number]").press("Enter")
+    page.locator("#units-find").click()
+    page.get_by_text("stay above -0.9").wait_for(timeout=90_000)
+    matches = page.locator("#units-matches li.unit-match")
+    assert matches.count() == 5 and matches.first.locator("mark").inner_text().strip()
+    units = page.locator("#units-chosen textarea, #units-chosen input").first.input_value()
+    assert units  # pre-filled with the sentiment units
+    model = page.locator("#inside-model input").first.input_value()
+    page.locator("#units-ablate").click()
+    page.get_by_text("held at 0").wait_for(timeout=90_000)
+    shown = page.locator("#units-ablation").inner_text()
+    expected = SentimentService.from_directory(trained_models).ablate(text, model, units, 0.0)
+    assert f"P(positive) = {expected.before['positive']:.3f}" in shown
+    assert f"P(positive) = {expected.after['positive']:.3f}" in shown
+    assert expected.after != expected.before

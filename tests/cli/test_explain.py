@@ -60,3 +60,17 @@ def test_bad_arguments_a_closed_pipe_and_a_full_disk_end_in_one_line(tiny_model_
     assert (
         result.stderr.decode().strip() == "sentiment explain: error: cannot write the output: No space left on device"
     )
+
+
+def test_explain_carries_the_units_their_matches_and_an_ablation(tiny_model_dir, capsys):
+    text = "the film is wonderful and the cast is charming"
+    code = explain_main(
+        ["--model", str(tiny_model_dir), "--span", "is wonderful", "--threshold", "-0.9", "--ablate", "0,1,2", text]
+    )
+    record = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert record["units"]["span_tokens"] == ["is", "wonderful"] and record["units"]["matches"]
+    assert record["units"]["sentiment_units"] and record["ablation"]["units"] == [0, 1, 2]
+    assert set(record["ablation"]["after"]) == {"label", "probabilities"}
+    assert explain_main(["--model", str(tiny_model_dir), "--ablate", "x,y", text]) == 2
+    assert "--ablate takes unit numbers" in capsys.readouterr().err
