@@ -41,25 +41,37 @@ def long_range_table(path: Path) -> str:
 
 
 def results_table(path: Path) -> str:
-    """The README's short table: test accuracy with its interval and the behavioural checks."""
+    """The README's short table: test accuracy with its interval, the behavioural checks by half,
+    and calibration (ECE before and after temperature scaling)."""
     comparison = json.loads(path.read_text())
     lines = [
         f"Test split of `{comparison['dataset']}`, bootstrap 95% intervals; behavioural checks: the share "
-        "of hand-written cases passed. Full figures: [docs/results.md](docs/results.md).",
+        "of hand-written cases passed, on the half that may guide choices / the held-apart half; ECE: "
+        "expected calibration error (15 bins) before → after temperature scaling fitted on validation. "
+        "Full figures: [docs/results.md](docs/results.md).",
         "",
-        "| model | test accuracy | 95% CI | behavioural checks | parameters |",
-        "|---|---|---|---|---|",
+        "| model | test accuracy | 95% CI | behavioural checks | ECE | temperature | parameters |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in comparison["models"]:
         low, high = row["test_accuracy_ci95"]
+        halves = row.get("behavioural_halves")
+        behaviour = (
+            f"{halves['tuning']:.1%} / {halves['held_apart']:.1%}" if halves else f"{row['behavioural_pass_rate']:.1%}"
+        )
+        calibrated = row.get("test_ece_after") is not None
+        ece = f"{row['test_ece_before']:.3f} → {row['test_ece_after']:.3f}" if calibrated else "—"
+        temperature = f"{row['temperature']:.2f}" if calibrated else "—"
         lines.append(
-            f"| {row['model']} | {row['test_accuracy']:.4f} | {low:.3f}–{high:.3f} | "
-            f"{row['behavioural_pass_rate']:.1%} | {row['parameters']:,} |"
+            f"| {row['model']} | {row['test_accuracy']:.4f} | {low:.3f}–{high:.3f} | {behaviour} | {ece} | "
+            f"{temperature} | {row['parameters']:,} |"
         )
     reference = comparison.get("reference")
     if reference:
         low, high = reference["test_accuracy_ci95"]
-        lines.append(f"| {reference['model']} | {reference['test_accuracy']:.4f} | {low:.3f}–{high:.3f} | — | — |")
+        lines.append(
+            f"| {reference['model']} | {reference['test_accuracy']:.4f} | {low:.3f}–{high:.3f} | — | — | — | — |"
+        )
     return "\n".join(lines)
 
 

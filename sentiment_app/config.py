@@ -121,6 +121,16 @@ class TokenizerConfig:
 
 
 @dataclass
+class CalibrationConfig:
+    """How a model's probabilities are made honest (`sentiment calibrate` fits both on validation):
+    logits are divided by `temperature`, and an answer less confident than `unsure_below` is given
+    as a lean ("leans positive, 58%") rather than a verdict."""
+
+    temperature: float = 1.0
+    unsure_below: float = 0.5  # 0.5: never unsure
+
+
+@dataclass
 class ModelDirConfig:
     """The content of a model directory's config.json."""
 
@@ -130,6 +140,7 @@ class ModelDirConfig:
     weights_dtype: str = "float32"  # dtype the weights are stored in (they run in float32)
     embeddings: dict[str, Any] | None = None  # pretrained vectors used to initialise, if any
     format_version: int = 1
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,6 +150,7 @@ class ModelDirConfig:
             "tokenizer": dataclasses.asdict(self.tokenizer),
             "weights_dtype": self.weights_dtype,
             "embeddings": self.embeddings,
+            "calibration": dataclasses.asdict(self.calibration),
         }
 
     @classmethod
@@ -146,7 +158,7 @@ class ModelDirConfig:
         """From config.json's content; a wrong type, a missing or unknown field raises ValueError."""
         if not isinstance(data, dict):
             raise ValueError(f"expected an object, got {shown(data)}")
-        top = {key: value for key, value in data.items() if key not in ("model", "tokenizer")}
+        top = {key: value for key, value in data.items() if key not in ("model", "tokenizer", "calibration")}
         checked_fields(cls, top, "config")
         for required in ("name", "model"):
             if required not in data:
@@ -161,6 +173,9 @@ class ModelDirConfig:
             weights_dtype=data.get("weights_dtype", "float32"),
             embeddings=data.get("embeddings"),
             format_version=version,
+            calibration=CalibrationConfig(
+                **checked_fields(CalibrationConfig, data.get("calibration", {}), "calibration")
+            ),
         )
 
 

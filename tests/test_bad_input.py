@@ -41,8 +41,8 @@ def test_python_api_scores_odd_texts(tiny_model_dir, name):
 
 @pytest.mark.parametrize("name", sorted(ODD_TEXTS))
 def test_ui_handlers_score_odd_texts(handlers, name):
-    probabilities, html, status = handlers.analyze(ODD_TEXTS[name], "bilstm")
-    assert probabilities is not None and "Traceback" not in status
+    answer, html, status = handlers.analyze(ODD_TEXTS[name], "bilstm")
+    assert 'class="answer answer-' in answer and "Traceback" not in status
     if len(ODD_TEXTS[name]) > MAX_TEXT_CHARS:
         assert "cut to its first" in status
     table, notes = handlers.compare(ODD_TEXTS[name])

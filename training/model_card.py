@@ -84,10 +84,44 @@ def behaviour_section(behaviour) -> str:
     rows = "\n".join(
         f"| {c['capability']} | {c['kind']} | {c['cases']} | {c['pass_rate']:.0%} |" for c in behaviour["checks"]
     )
+    halves = behaviour.get("halves")
+    split = (
+        f" By half (cut by a hash of each case): {halves['tuning']:.1%} on the half that may guide "
+        f"choices, {halves['held_apart']:.1%} on the held-apart half that none may look at."
+        if halves
+        else ""
+    )
     return (
         f"\n### Behavioural checks\n\nHand-written cases in the spirit of CheckList, never "
-        f"trained on; {behaviour['pass_rate']:.1%} of {behaviour['cases']} passed.\n\n"
+        f"trained on; {behaviour['pass_rate']:.1%} of {behaviour['cases']} passed.{split}\n\n"
         f"| capability | kind | cases | passed |\n|---|---|---|---|\n{rows}\n"
+    )
+
+
+def calibration_section(calibration: dict[str, Any] | None, familiarity: dict[str, Any] | None) -> str:
+    """Temperature, unsure band and ECE (from `sentiment calibrate`), and the familiarity flag rates."""
+    if not calibration:
+        return ""
+    band = calibration["unsure_below"]
+    lean = (
+        f'Answers below {band:.0%} confidence are given as a lean ("leans positive, 58%"): '
+        f"{calibration['unsure_rule']}; {calibration['test_unsure_share']:.1%} of the test answers are."
+        if band > 0.5
+        else "No confidence band was less accurate than 60% on validation, so every answer is a verdict."
+    )
+    flags = (
+        f"\n\nThe familiarity check (not English, mostly unknown tokens, too short) flags "
+        f"{familiarity['test_flag_rate']:.2%} of the test split and "
+        f"{familiarity['out_of_distribution_flag_rate']:.1%} of {familiarity['out_of_distribution_texts']} written "
+        "non-English, gibberish and emoji-only texts."
+        if familiarity
+        else ""
+    )
+    return (
+        f"\n### Calibration\n\nProbabilities are the logits divided by a temperature of "
+        f"{calibration['temperature']:.3f}, fitted on the validation split (config.json; every backend "
+        f"applies it). Expected calibration error on the test split ({calibration['bins']} bins): "
+        f"{calibration['test_ece_before']:.4f} before, {calibration['test_ece_after']:.4f} after. {lean}{flags}\n"
     )
 
 
@@ -293,7 +327,7 @@ def render_model_card(config: ModelDirConfig, metrics: dict[str, Any]) -> str:
 The test split was used once, after training; early stopping and model selection used the
 validation split only (best epoch: {metrics["best_epoch"]}).
 {onnx_line(metrics.get("onnx"))}{bfloat16_line(metrics.get("bfloat16"))}
-{behaviour_section(metrics.get("behavioural"))}
+{behaviour_section(metrics.get("behavioural"))}{calibration_section(metrics.get("calibration"), metrics.get("familiarity"))}
 Test confusion matrix (rows: true label, columns: predicted):
 
 | | {" | ".join(labels)} |

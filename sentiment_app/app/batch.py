@@ -109,9 +109,11 @@ def score_file(
         record = {column: row.get(column, "") for column in columns}
         for name in names:
             prediction = outputs[name][index]
-            label_key, probability_key = output_columns(name)
+            label_key, verdict_key, probability_key, flag_key = output_columns(name)
             record[label_key] = prediction.label if prediction else ""
+            record[verdict_key] = prediction.verdict if prediction else ""
             record[probability_key] = round(prediction.probabilities.get("positive", math.nan), 6) if prediction else ""
+            record[flag_key] = (prediction.unfamiliar or "") if prediction else ""
         table.append(record)
     accuracy = accuracy_rows(service, rows, label_column, names, outputs, notes) if label_column else []
     output_path = write_csv(table, Path(output_dir) if output_dir else service.results.new_directory(), Path(path).stem)
@@ -122,8 +124,10 @@ def score_file(
     )
 
 
-def output_columns(model: str) -> tuple[str, str]:
-    return f"{model}_label", f"{model}_positive_probability"
+def output_columns(model: str) -> tuple[str, str, str, str]:
+    """The columns a model's scores go in: label, verdict (a lean inside the unsure band),
+    calibrated P(positive), and why the text is unlike the training data (empty if it is not)."""
+    return f"{model}_label", f"{model}_verdict", f"{model}_positive_probability", f"{model}_unfamiliar"
 
 
 def run_models(

@@ -55,6 +55,45 @@ def highlights_html(spans: list[tuple[str, float | None]]) -> str:
     return f'<div class="attributions">{"".join(pieces)}</div>{legend}' if pieces else ""
 
 
+def behaviour_text(row: dict[str, Any]) -> str:
+    halves = row.get("behavioural_halves")
+    if halves:
+        return f"{halves['tuning']:.1%} / {halves['held_apart']:.1%}"
+    return percent(row["behavioural_pass_rate"]) if row.get("behavioural_pass_rate") is not None else "—"
+
+
+def calibration_text(row: dict[str, Any]) -> str:
+    if row.get("test_ece_after") is None:
+        return "—"
+    return f"{row['test_ece_before']:.3f} → {row['test_ece_after']:.3f} (T = {row['temperature']:.2f})"
+
+
+def answer_html(prediction) -> str:
+    """The answer as a card: the verdict ("positive", or "leans positive" inside the calibrated
+    unsure band) in its colour, a two-colour bar of the probabilities, and the familiarity flag."""
+    label, confidence = prediction.label, prediction.confidence
+    unsure = prediction.verdict != label
+    kind = "unsure" if unsure else label
+    verdict = f"{prediction.verdict.capitalize()}, {confidence:.0%}"
+    bars = "".join(
+        f'<span class="bar bar-{html.escape(name)}" style="width: {100 * value:.1f}%" '
+        f'title="{html.escape(name)} {value:.1%}">{html.escape(name) if value >= 0.18 else ""} {value:.0%}</span>'
+        for name, value in prediction.probabilities.items()
+    )
+    note = '<div class="answer-note">Close to a coin flip for this model: it only leans.</div>' if unsure else ""
+    flag = (
+        f'<div class="answer-flag">⚠ Unlike what the models learned from: {html.escape(prediction.unfamiliar)}. '
+        "Do not trust this answer.</div>"
+        if prediction.unfamiliar
+        else ""
+    )
+    return (
+        f'<div class="answer answer-{html.escape(kind)}" data-label="{html.escape(label)}" '
+        f'data-verdict="{html.escape(prediction.verdict)}"><div class="answer-verdict">{html.escape(verdict)}</div>'
+        f'<div class="answer-bars">{bars}</div>{note}{flag}</div>'
+    )
+
+
 def notes_markdown(notes: list[str]) -> str:
     return "\n".join(f"- {note}" for note in notes)
 
@@ -65,30 +104,26 @@ class Handlers:
 
     # --- Analyze ------------------------------------------------------------------------------
 
-    def analyze(self, text: str, model: str) -> tuple[dict[str, float] | None, str, str]:
-        """-> (label probabilities, highlighted words as HTML, status markdown)."""
+    def analyze(self, text: str, model: str) -> tuple[str, str, str]:
+        """-> (the answer as HTML, highlighted words as HTML, status markdown)."""
         try:
             analysis = self.service.analyze(text, model)
         except UserInputError as error:
-            return None, "", f"*{error}*"
+            return "", "", f"*{error}*"
         except Exception:  # keep the app up and the traceback out of the page
             logger.exception("analyze failed")
-            return None, "", UNEXPECTED
+            return "", "", UNEXPECTED
         prediction = analysis.prediction
-        status = (
-            f"**{prediction.label}** with {prediction.confidence:.1%} confidence · "
-            f"{analysis.model} answered in **{analysis.latency_ms:.1f} ms** "
-            f"({prediction.num_tokens} tokens)"
-        )
+        status = f"{analysis.model} answered in **{analysis.latency_ms:.1f} ms** ({prediction.num_tokens} tokens)"
         if analysis.notes:
             status += "\n\n" + notes_markdown(analysis.notes)
         spans = highlight_spans(analysis.text, analysis.explanation)
-        return prediction.probabilities, highlights_html(spans), status + "\n\n" + METHOD_DESCRIPTION
+        return answer_html(prediction), highlights_html(spans), status + "\n\n" + METHOD_DESCRIPTION
 
     # --- Compare ------------------------------------------------------------------------------
 
     def compare(self, text: str) -> tuple[pd.DataFrame, str]:
-        columns = ["model", "label", "confidence", "P(positive)", "latency (ms)"]
+        columns = ["model", "answer", "confidence", "P(positive)", "unlike the training data?", "latency (ms)"]
         try:
             results, notes = self.service.compare(text)
         except UserInputError as error:
@@ -100,9 +135,10 @@ class Handlers:
             [
                 [
                     r.model,
-                    r.label,
+                    r.verdict or r.label,
                     percent(r.confidence),
                     f"{r.probabilities.get('positive', math.nan):.3f}",
+                    r.unfamiliar or "no",
                     f"{r.latency_ms:.2f}",
                 ]
                 for r in results
@@ -120,7 +156,6 @@ class Handlers:
             accuracy = percent(row["test_accuracy"])
             if interval:
                 accuracy += f" ({interval[0]:.1%}–{interval[1]:.1%})"
-            behaviour = row["behavioural_pass_rate"]
             rows.append(
                 {
                     "model": row["model"],
@@ -128,7 +163,8 @@ class Handlers:
                     "test macro-F1": f"{row['test_macro_f1']:.3f}"
                     if row["test_macro_f1"] == row["test_macro_f1"]
                     else "—",
-                    "behavioural checks": percent(behaviour) if behaviour is not None else "—",
+                    "behavioural checks (tuning / held-apart half)": behaviour_text(row),
+                    "calibration error (test)": calibration_text(row),
                     "parameters": f"{row['parameters']:,}" if row["parameters"] else "—",
                     "size on disk": f"{row['size_mb']:.2f} MB",
                     "training time": f"{row['training_seconds']:.0f} s" if row["training_seconds"] else "—",
@@ -136,14 +172,6 @@ class Handlers:
                 }
             )
         return pd.DataFrame(rows)
-
-    def training_curves(self) -> pd.DataFrame:
-        rows = self.service.training_curves()
-        return pd.DataFrame(rows, columns=["model", "epoch", "metric", "value"])
-
-    def validation_curves(self) -> pd.DataFrame:
-        frame = self.training_curves()
-        return frame[frame["metric"] == "validation accuracy"].reset_index(drop=True)
 
     # --- Batch --------------------------------------------------------------------------------
 

@@ -28,6 +28,29 @@ def rendered(build: Callable[..., Figure], *args) -> PlotData:
             plt.close(figure)
 
 
+def validation_curves_figure(rows: list[dict]) -> Figure:
+    """Validation accuracy by epoch, one line per model, whole-number epoch ticks."""
+    from matplotlib.ticker import MaxNLocator
+
+    figure, axis = plt.subplots(figsize=(9, 3.2))
+    models: dict[str, list[tuple[int, float]]] = {}
+    for row in rows:
+        if row["metric"] == "validation accuracy":
+            models.setdefault(row["model"], []).append((row["epoch"], row["value"]))
+    for name, points in models.items():
+        points.sort()
+        axis.plot([e for e, _ in points], [v for _, v in points], marker="o", markersize=3, label=name)
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_xlabel("epoch", fontsize=8)
+    axis.set_ylabel("validation accuracy", fontsize=8)
+    axis.set_title("Validation accuracy by epoch (training curves)", fontsize=9)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7, ncol=5, loc="lower right", frameon=False)
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
 def confusion_matrices_figure(matrices: dict[str, tuple[list[str], list[list[int]]]]) -> Figure:
     """One small heat map per model: rows true label, columns predicted, cells counts."""
     count = max(len(matrices), 1)
@@ -52,6 +75,7 @@ def confusion_matrices_figure(matrices: dict[str, tuple[list[str], list[list[int
         axis.set_title(name, fontsize=9)
         axis.set_xlabel("predicted", fontsize=8)
     axes[0][0].set_ylabel("true", fontsize=8)
+    figure.suptitle("Test confusion matrices", fontsize=9)
     figure.tight_layout()
     plt.close(figure)
     return figure

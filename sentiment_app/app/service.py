@@ -54,6 +54,8 @@ class ModelResult:
     probabilities: dict[str, float]
     latency_ms: float
     truncated: bool = False
+    verdict: str = ""  # the label, or "leans <label>" inside the model's unsure band
+    unfamiliar: str | None = None  # why the text is unlike what the model learned from, if it is
 
     @property
     def confidence(self) -> float:
@@ -63,8 +65,10 @@ class ModelResult:
         return {
             "model": self.model,
             "label": self.label,
+            "verdict": self.verdict or self.label,
             "confidence": self.confidence,
             "probabilities": self.probabilities,
+            "unfamiliar": self.unfamiliar,
             "latency_ms": self.latency_ms,
         }
 
@@ -147,6 +151,8 @@ class SentimentService:
             probabilities=prediction.probabilities,
             latency_ms=latency,
             truncated=prediction.truncated,
+            verdict=prediction.verdict,
+            unfamiliar=prediction.unfamiliar,
         )
 
     def _truncation_notes(self, results: list[ModelResult]) -> list[str]:
@@ -272,6 +278,10 @@ class SentimentService:
                     "accuracy_ci95": tuple(interval) if interval else None,
                     "test_macro_f1": test.get("macro_f1", math.nan),
                     "behavioural_pass_rate": (metrics.get("behavioural") or {}).get("pass_rate"),
+                    "behavioural_halves": (metrics.get("behavioural") or {}).get("halves"),
+                    "test_ece_before": (metrics.get("calibration") or {}).get("test_ece_before"),
+                    "test_ece_after": (metrics.get("calibration") or {}).get("test_ece_after"),
+                    "temperature": predictor.calibration.temperature,
                     "parameters": metrics.get("parameters"),
                     "size_mb": directory_size(predictor.loaded.directory) / 1e6,
                     "training_seconds": metrics.get("training_seconds"),

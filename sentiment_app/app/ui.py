@@ -7,7 +7,7 @@ from starlette.middleware import Middleware
 
 from sentiment_app.app.handlers import ALL_MODELS, NO_LABEL_COLUMN, Handlers, upload_path
 from sentiment_app.app.inside_tab import inside_tab
-from sentiment_app.app.plots import confusion_matrices_figure
+from sentiment_app.app.plots import confusion_matrices_figure, rendered, validation_curves_figure
 from sentiment_app.app.queues import FILE_GROUP, MODEL_GROUP
 from sentiment_app.app.service import SentimentService
 from sentiment_app.app.unit_handlers import UnitHandlers
@@ -46,7 +46,24 @@ CSS = """
 .attribution-legend { display: flex; gap: 0.6rem; margin-top: 0.4rem; font-size: 0.8rem; }
 .attribution-legend span { color: white; padding: 0.1em 0.5em; border-radius: 4px; }
 footer { display: none !important; }
+.answer { border-radius: 10px; padding: 0.7rem 0.9rem; border: 2px solid; }
+.answer-positive { border-color: #16a34a; background: rgba(22, 163, 74, 0.08); }
+.answer-negative { border-color: #dc2626; background: rgba(220, 38, 38, 0.08); }
+.answer-unsure { border-color: #d97706; background: rgba(217, 119, 6, 0.08); }
+.answer-verdict { font-size: 1.5rem; font-weight: 700; }
+.answer-positive .answer-verdict { color: #15803d; }
+.answer-negative .answer-verdict { color: #b91c1c; }
+.answer-unsure .answer-verdict { color: #b45309; }
+.answer-bars { display: flex; height: 1.6rem; border-radius: 6px; overflow: hidden; margin-top: 0.5rem; }
+.answer-bars .bar { color: white; font-size: 0.8rem; line-height: 1.6rem; padding: 0 0.4rem; white-space: nowrap;
+                    overflow: hidden; }
+.bar-negative { background: #dc2626; }
+.bar-positive { background: #16a34a; text-align: right; }
+.answer-note, .answer-flag { margin-top: 0.5rem; font-size: 0.9rem; }
+.answer-flag { color: #92400e; background: #fef3c7; border-radius: 6px; padding: 0.3rem 0.5rem; }
+.answer-empty { color: var(--body-text-color-subdued); padding: 1.2rem 0.2rem; }
 """
+ANSWER_PLACEHOLDER = '<div class="answer-empty">The answer appears here as you type.</div>'
 
 
 def header_markdown(service: SentimentService) -> str:
@@ -74,22 +91,23 @@ def build_demo(service: SentimentService, delete_cache: tuple[int, int] = CACHE_
         gr.Markdown(header_markdown(service))
         with gr.Tabs():
             with gr.Tab("Analyze", id="analyze"):
-                with gr.Row():
-                    with gr.Column(scale=3):
+                # the answer sits beside the text on a laptop and right below it on a phone, the
+                # highlighted words under both, and the examples last: all visible while typing
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=300):
                         text = gr.Textbox(
                             label="Review",
-                            lines=5,
+                            lines=4,
                             max_length=MAX_TEXT_CHARS,
                             placeholder="Type or paste a review; results update as you type.",
                             elem_id="analyze-text",
                         )
                         model = gr.Dropdown(models, value=service.default_model, label="Model", elem_id="analyze-model")
-                        gr.Examples(EXAMPLES, inputs=text, label="Try one (negation and contrast included)")
-                    with gr.Column(scale=2):
-                        label = gr.Label(label="Prediction", num_top_classes=2, elem_id="analyze-label")
+                    with gr.Column(scale=2, min_width=260):
+                        label = gr.HTML(ANSWER_PLACEHOLDER, elem_id="analyze-label")
                         status = gr.Markdown(elem_id="status")
-                gr.Markdown("#### Which words drove the decision")
                 highlights = gr.HTML(elem_id="analyze-highlights")
+                gr.Examples(EXAMPLES, inputs=text, label="Try one (negation and contrast included)")
                 analyze_inputs, analyze_outputs = [text, model], [label, highlights, status]
                 text.change(
                     handlers.analyze,
@@ -114,13 +132,21 @@ def build_demo(service: SentimentService, delete_cache: tuple[int, int] = CACHE_
 
             with gr.Tab("Compare", id="compare"):
                 with gr.Row():
-                    compare_text = gr.Textbox(
-                        label="Review", lines=2, max_length=MAX_TEXT_CHARS, scale=4, value=EXAMPLES[2]
+                    compare_text = gr.Textbox(  # one line: Enter compares
+                        label="Review",
+                        lines=1,
+                        max_lines=1,
+                        max_length=MAX_TEXT_CHARS,
+                        scale=4,
+                        value=EXAMPLES[2],
+                        elem_id="compare-text",
                     )
                     compare_button = gr.Button("Compare models", variant="primary", scale=1)
-                compare_table = gr.Dataframe(label="Every model on this text", interactive=False)
+                compare_table = gr.Dataframe(
+                    label="Every model on this text", interactive=False, show_label=False, elem_id="compare-table"
+                )
                 compare_notes = gr.Markdown()
-                for trigger in (compare_button.click, compare_text.submit):
+                for trigger in (compare_button.click, compare_text.submit, demo.load):
                     trigger(
                         handlers.compare,
                         compare_text,
@@ -136,16 +162,14 @@ def build_demo(service: SentimentService, delete_cache: tuple[int, int] = CACHE_
                     "labels alone (see each model card)."
                 )
                 gr.Dataframe(handlers.leaderboard(), interactive=False, elem_id="leaderboard")
-                gr.LinePlot(
-                    handlers.validation_curves(),
-                    x="epoch",
-                    y="value",
-                    color="model",
-                    title="Validation accuracy by epoch (training curves)",
-                    y_title="accuracy",
-                    height=320,
+                gr.Plot(
+                    rendered(validation_curves_figure, service.training_curves()), show_label=False, elem_id="curves"
                 )
-                gr.Plot(confusion_matrices_figure(service.confusion_matrices()), label="Test confusion matrices")
+                gr.Plot(
+                    rendered(confusion_matrices_figure, service.confusion_matrices()),
+                    show_label=False,
+                    elem_id="confusion",
+                )
 
             with gr.Tab("Batch", id="batch"):
                 gr.Markdown(
@@ -172,8 +196,9 @@ def build_demo(service: SentimentService, delete_cache: tuple[int, int] = CACHE_
                 upload_info = gr.Markdown()
                 result_file = gr.File(label="Scored file (CSV)", elem_id="batch-result")
                 batch_notes = gr.Markdown()
-                accuracy_table = gr.Dataframe(label="Accuracy on the file's labels", interactive=False)
-                preview = gr.Dataframe(label="Preview (first 20 rows)", interactive=False)
+                # the tables appear with the first result: no empty grids before it
+                accuracy_table = gr.Dataframe(label="Accuracy on the file's labels", interactive=False, visible=False)
+                preview = gr.Dataframe(label="Preview (first 20 rows)", interactive=False, visible=False)
 
                 def on_upload(file):
                     columns, text_guess, label_guess, message = handlers.inspect_upload(upload_path(file))
@@ -184,8 +209,14 @@ def build_demo(service: SentimentService, delete_cache: tuple[int, int] = CACHE_
                     )
 
                 def on_score(file, text_column_value, label_column_value, model_value, progress=gr.Progress()):
-                    return handlers.score_file(
+                    output, table, accuracy, notes = handlers.score_file(
                         upload_path(file), text_column_value, label_column_value, model_value, progress=progress
+                    )
+                    return (
+                        output,
+                        gr.Dataframe(value=table, visible=not table.empty),
+                        gr.Dataframe(value=accuracy, visible=not accuracy.empty),
+                        notes,
                     )
 
                 upload.change(

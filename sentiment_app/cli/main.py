@@ -30,6 +30,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "train": Subcommand("training.train", "train models from a recipe (training/recipes/) or flags", True),
     "teacher": Subcommand("training.distill.teacher", "fine-tune the transformer teacher used for distillation", True),
     "compare": Subcommand("training.evaluation.compare", "rebuild the comparison table of a directory of models", True),
+    "calibrate": Subcommand(
+        "training.evaluation.calibrate", "fit temperature and the unsure band on validation; measure ECE", True
+    ),
     "verify": Subcommand(
         "training.evaluation.verify_backends",
         "check the ONNX and bfloat16 backends against PyTorch and record it",

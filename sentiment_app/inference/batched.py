@@ -13,10 +13,15 @@ DEFAULT_BATCH_SIZE = 64
 
 @torch.inference_mode()
 def batched_probabilities(
-    model: torch.nn.Module, id_lists: Sequence[Sequence[int]], padding_id: int, batch_size: int = DEFAULT_BATCH_SIZE
+    model: torch.nn.Module,
+    id_lists: Sequence[Sequence[int]],
+    padding_id: int,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    temperature: float = 1.0,
 ) -> torch.Tensor:
-    """Softmax outputs (num_texts, num_labels) in input order. Texts of similar length are
-    batched together, so that little time goes into padding (which never changes a result)."""
+    """Softmax outputs (num_texts, num_labels) of logits / temperature, in input order. Texts of
+    similar length are batched together, so that little time goes into padding (which never
+    changes a result)."""
     order = sorted(range(len(id_lists)), key=lambda index: len(id_lists[index]))
     result = torch.empty(len(id_lists), len(model.config.labels))
     chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
@@ -30,7 +35,7 @@ def batched_probabilities(
     # their cores; the softmax is one op at the end
     logits = [batch_logits.float().cpu() for batch_logits in scored]  # each (chunk, labels)
     if logits:
-        result[order] = torch.softmax(torch.cat(logits), dim=-1)
+        result[order] = torch.softmax(torch.cat(logits) / temperature, dim=-1)
     return result
 
 

@@ -12,9 +12,11 @@ from typing import Any
 import torch
 
 from sentiment_app.inference.batched import DEFAULT_BATCH_SIZE, batched_probabilities
+from sentiment_app.inference.familiarity import unfamiliar_reason
 from sentiment_app.paths import models_dir
 from sentiment_app.storage.hub import download_model, is_repo_id
 from sentiment_app.storage.model_dir import LoadedModel, ModelLoadError, is_model_dir, load_model_dir, model_name
+from sentiment_app.tokenization import UNK_TOKEN
 
 
 class BackendError(ValueError):
@@ -32,13 +34,25 @@ class Prediction:
     num_tokens: int = 0  # tokens the model read (after truncation)
     truncated: bool = False  # True when the text was longer than the model's max_length
     extras: dict[str, Any] = field(default_factory=dict)
+    unfamiliar: str | None = None  # why the text is unlike what the model learned from, if it is
+    unsure_below: float = 0.5  # the model's calibrated band: below this confidence it only leans
 
     @property
     def confidence(self) -> float:
         return self.probabilities[self.label]
 
+    @property
+    def verdict(self) -> str:
+        """The label, or "leans <label>" where the calibrated confidence is inside the unsure band."""
+        return self.label if self.confidence >= self.unsure_below else f"leans {self.label}"
+
     def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "probabilities": dict(self.probabilities)}
+        return {
+            "label": self.label,
+            "verdict": self.verdict,
+            "probabilities": dict(self.probabilities),
+            "unfamiliar": self.unfamiliar,
+        }
 
 
 def resolve_model_path(name_or_path: str | os.PathLike) -> Path:
@@ -213,16 +227,30 @@ class Predictor:
     def max_length(self) -> int | None:
         return self.encoder.max_length
 
-    def encode(self, texts: Sequence[str]) -> tuple[list[list[int]], list[bool]]:
-        """Token ids and a was-truncated flag per text."""
+    def encodings(self, texts: Sequence[str]) -> list:
+        """The tokenizer's Encodings (ids, tokens, word ids, overflow) of the texts."""
         if isinstance(texts, str):
             raise TypeError("predict() takes a list of texts, not a single string")
-        encodings = self.encoder.encode([str(text) for text in texts])
+        return self.encoder.encode([str(text) for text in texts])
+
+    def encode(self, texts: Sequence[str]) -> tuple[list[list[int]], list[bool]]:
+        """Token ids and a was-truncated flag per text."""
+        encodings = self.encodings(texts)
         return ([encoding.ids for encoding in encodings], [bool(encoding.overflowing) for encoding in encodings])
 
+    @property
+    def calibration(self):
+        return self.loaded.config.calibration
+
     def probabilities(self, id_lists: Sequence[Sequence[int]]) -> torch.Tensor:
-        """(num_texts, num_labels) probabilities, in input order."""
-        return batched_probabilities(self.scorer(len(id_lists)), id_lists, self.encoder.padding_id, self.batch_size)
+        """(num_texts, num_labels) calibrated probabilities (logits over the model's temperature), in input order."""
+        return batched_probabilities(
+            self.scorer(len(id_lists)),
+            id_lists,
+            self.encoder.padding_id,
+            self.batch_size,
+            temperature=self.calibration.temperature,
+        )
 
     def backend_for(self, num_texts: int) -> str:
         """The backend that scores a call of `num_texts` texts: this predictor's, except that many
@@ -240,17 +268,21 @@ class Predictor:
     def predict_or_skip(self, texts: Sequence[str]) -> list[Prediction | None]:
         """One Prediction per text, in order, with None for texts that have no tokens
         (empty, or only whitespace and control characters)."""
-        id_lists, truncated = self.encode(texts)
-        scorable = [index for index, ids in enumerate(id_lists) if ids]
-        rows = self.probabilities([id_lists[index] for index in scorable]).tolist()
-        predictions: list[Prediction | None] = [None] * len(id_lists)
+        texts = list(texts) if not isinstance(texts, str) else texts
+        encodings = self.encodings(texts)
+        scorable = [index for index, encoding in enumerate(encodings) if encoding.ids]
+        rows = self.probabilities([encodings[index].ids for index in scorable]).tolist()
+        predictions: list[Prediction | None] = [None] * len(encodings)
         for index, row in zip(scorable, rows):
             best = max(range(len(row)), key=row.__getitem__)
+            encoding = encodings[index]
             predictions[index] = Prediction(
                 label=self.labels[best],
                 probabilities=dict(zip(self.labels, row)),
-                num_tokens=len(id_lists[index]),
-                truncated=truncated[index],
+                num_tokens=len(encoding.ids),
+                truncated=bool(encoding.overflowing),
+                unfamiliar=unfamiliar_reason(str(texts[index]), encoding.tokens, encoding.word_ids, UNK_TOKEN),
+                unsure_below=self.calibration.unsure_below,
             )
         return predictions
 

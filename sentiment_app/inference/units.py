@@ -192,11 +192,11 @@ def sentiment_units(reference: ReferenceStates, labels: tuple[str, ...], limit: 
 
 
 def probabilities_with_units(predictor: Predictor, ids: list[int], fixed: dict[int, float] | None) -> dict[str, float]:
-    """The model's probabilities on one text with `fixed` units held at their values (None: as trained)."""
+    """The model's calibrated probabilities on one text with `fixed` units held at their values (None: as trained)."""
     batch = pad_batch([ids], predictor.encoder.padding_id)
     with torch.inference_mode():
         logits = reference_forward(predictor.model, batch.token_ids, batch.lengths, fixed_units=fixed).logits
-    return dict(zip(predictor.labels, torch.softmax(logits[0], dim=0).tolist()))
+    return dict(zip(predictor.labels, torch.softmax(logits[0] / predictor.calibration.temperature, dim=0).tolist()))
 
 
 class UnitExplorer:

@@ -36,6 +36,7 @@ MAX_PARAMETERS = 100_000_000  # 400 MB in float32
 MAX_WEIGHT_MAGNITUDE = 1e4  # the shipped models' largest weight is under 4
 
 TENSOR_DTYPES = ("F32", "F16", "BF16")  # safetensors' names for float32, float16, bfloat16
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 20.0  # the range `sentiment calibrate` fits in
 STORED_WEIGHT_DTYPES = ("float32", "float16")  # config.json's weights_dtype (`save_weights` writes these)
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
@@ -117,6 +118,13 @@ def bound_problems(config: ModelDirConfig) -> list[str]:
         problems.append(f"name must be 1 to {MAX_NAME_CHARS} characters")
     if config.weights_dtype not in STORED_WEIGHT_DTYPES:
         problems.append(f"weights_dtype {config.weights_dtype!r} is not one of {', '.join(STORED_WEIGHT_DTYPES)}")
+    calibration = config.calibration
+    if not MIN_TEMPERATURE <= calibration.temperature <= MAX_TEMPERATURE:
+        problems.append(
+            f"calibration.temperature {calibration.temperature} is not between {MIN_TEMPERATURE} and {MAX_TEMPERATURE}"
+        )
+    if not 0.5 <= calibration.unsure_below <= 1.0:
+        problems.append(f"calibration.unsure_below {calibration.unsure_below} is not between 0.5 and 1")
     if not problems and estimated_parameters(model) > MAX_PARAMETERS:
         problems.append(f"{estimated_parameters(model):,} parameters, over the limit of {MAX_PARAMETERS:,}")
     return problems

@@ -51,10 +51,10 @@ def test_typing_a_review_shows_the_predicted_label(page):
         timeout=20_000,
     )
     assert page.locator("#analyze-highlights .attribution").count() == 4
-    page.locator("#analyze-label").get_by_text("positive").first.wait_for(timeout=20_000)
+    page.locator('#analyze-label .answer[data-label="positive"]').wait_for(timeout=20_000)
     page.locator("#status").get_by_text("ms").first.wait_for(timeout=20_000)
     box.fill("this movie is dreadful")
-    page.locator("#status").get_by_text("negative").first.wait_for(timeout=20_000)
+    page.locator('#analyze-label .answer[data-label="negative"]').wait_for(timeout=20_000)
 
 
 def test_script_tags_in_a_review_are_shown_not_run(page):
@@ -105,3 +105,64 @@ def test_the_unit_explorer_selects_units_finds_phrases_and_ablates(page, app_url
     assert f"P(positive) = {expected.before['positive']:.3f}" in shown
     assert f"P(positive) = {expected.after['positive']:.3f}" in shown
     assert expected.after != expected.before
+
+
+def in_view(page, selector: str) -> bool:
+    box = page.locator(selector).first.bounding_box()
+    viewport = page.viewport_size
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}], ids=["laptop", "phone"]
+)
+def test_the_answer_is_in_view_while_typing(page, app_url, viewport):
+    page.set_viewport_size(viewport)
+    try:
+        page.goto(app_url)
+        box = page.locator("#analyze-text textarea")
+        box.wait_for(timeout=30_000)
+        box.click()
+        box.press_sequentially("the film is wonderful", delay=10)
+        page.locator('#analyze-label .answer[data-label="positive"]').wait_for(timeout=20_000)
+        page.locator("#analyze-highlights .attribution").first.wait_for(timeout=20_000)
+        assert in_view(page, "#analyze-text textarea") and in_view(page, "#analyze-label .answer")
+        if viewport["width"] >= 1000:  # on a laptop the highlighted words are in view too
+            assert in_view(page, "#analyze-highlights .attributions")
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(app_url)
+        page.wait_for_selector("#analyze-text textarea", timeout=30_000)
+
+
+def test_positive_and_negative_have_two_colours_and_odd_text_is_flagged(page):
+    page.get_by_role("tab", name="Analyze").click()
+    box = page.locator("#analyze-text textarea")
+    colours = {}
+    for text, label in (("the film is wonderful", "positive"), ("this movie is dreadful", "negative")):
+        box.fill(text)
+        answer = page.locator(f'#analyze-label .answer[data-label="{label}"]')
+        answer.wait_for(timeout=20_000)
+        colours[label] = answer.evaluate("node => getComputedStyle(node).borderTopColor")
+    assert colours["positive"] != colours["negative"]
+    box.fill("Ce film est magnifique, je le recommande à tous mes amis.")
+    page.locator("#analyze-label .answer-flag").get_by_text("looks like French").wait_for(timeout=20_000)
+
+
+def test_compare_scores_its_text_on_load_and_on_enter_and_no_empty_tables(page, app_url):
+    page.goto(app_url)
+    page.get_by_role("tab", name="Compare").click()
+    table = page.locator("#compare-table")
+    table.get_by_text("bilstm").first.wait_for(timeout=30_000)  # scored on load, no click
+    box = page.locator("#compare-text input, #compare-text textarea").first
+    box.fill("this movie is dreadful")
+    box.press("Enter")
+    page.wait_for_function("document.querySelector('#compare-table')?.innerText.includes('negative')", timeout=30_000)
+    page.get_by_role("tab", name="Batch").click()
+    assert page.locator("#batch-result").count() == 1
+    assert page.get_by_text("Preview (first 20 rows)").count() == 0  # no empty grid before a result
+    page.get_by_role("tab", name="Inside the network").click()
+    page.locator("#inside-gates img").first.wait_for(timeout=90_000)
+    for plot in ("#inside-gates", "#inside-gradients", "#units-sentiment", "#inside-side-by-side"):
+        badges = page.locator(f'{plot} [data-testid="block-label"]')
+        assert not any(badges.nth(i).is_visible() for i in range(badges.count()))  # no badge over a title

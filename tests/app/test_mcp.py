@@ -44,7 +44,13 @@ async def list_and_call(url: str, tool: str, arguments: dict):
 
 def test_an_agent_lists_the_public_endpoints_as_described_tools_and_gets_a_prediction(mcp_url):
     tools, result = asyncio.run(list_and_call(mcp_url, "predict_sentiment", {"text": "the film is wonderful"}))
-    assert set(tools) == {"predict_sentiment", "compare_models", "list_models"}  # no private UI endpoint
+    assert set(tools) == {
+        "predict_sentiment",
+        "compare_models",
+        "list_models",
+        "explore_units",
+        "ablate_units",
+    }  # no private UI endpoint
     predict = tools["predict_sentiment"]
     assert "positive or negative" in predict.description
     assert predict.inputSchema["required"] == ["text"]

@@ -12,6 +12,7 @@ import pytest
 
 from sentiment_app.app.errors import UserInputError
 from sentiment_app.app.handlers import ALL_MODELS, NO_LABEL_COLUMN, Handlers, highlights_html
+from sentiment_app.app.plots import validation_curves_figure
 from sentiment_app.app.service import SentimentService, prepare_text
 from sentiment_app.inference.explain import explain, highlight_spans
 from sentiment_app.limits import MAX_TEXT_CHARS
@@ -54,15 +55,15 @@ def test_long_input_is_capped_with_a_note():
     assert len(prepared.text) == MAX_TEXT_CHARS and "cut" in prepared.notes[0]
 
 
-def test_analyze_gives_label_attributions_and_latency(handlers):
-    probabilities, html, status = handlers.analyze("the film is wonderful but the script is dull", "bilstm")
-    assert set(probabilities) == {"negative", "positive"}
+def test_analyze_gives_the_answer_attributions_and_latency(handlers):
+    answer, html, status = handlers.analyze("the film is wonderful but the script is dull", "bilstm")
+    assert 'class="answer answer-' in answer and "negative" in answer and "positive" in answer
     assert "ms" in status and "Occlusion" in status
     assert "wonderful" in html and 'class="attribution"' in html
 
 
 def test_analyze_empty_text_shows_a_message_not_an_error(handlers):
-    assert handlers.analyze("   ", "bilstm") == (None, "", "*Type or paste a review to analyse: the text is empty.*")
+    assert handlers.analyze("   ", "bilstm") == ("", "", "*Type or paste a review to analyse: the text is empty.*")
 
 
 def test_html_in_the_text_is_shown_escaped(handlers):
@@ -127,10 +128,19 @@ def test_leaderboard_reads_metrics(handlers):
     assert set(board["distilled"]) == {"no"}  # the fixture's models had no teacher
 
 
-def test_training_curves_have_every_model(handlers):
-    curves = handlers.validation_curves()
-    assert set(curves["model"]) == {"bilstm", "lstm", "gru", "simple-rnn", "bag-of-embeddings"}
-    assert curves["value"].between(0, 1).all()
+def test_training_curves_have_every_model_and_whole_epoch_ticks(handlers):
+    rows = handlers.service.training_curves()
+    validation = [row for row in rows if row["metric"] == "validation accuracy"]
+    assert {row["model"] for row in validation} == {"bilstm", "lstm", "gru", "simple-rnn", "bag-of-embeddings"}
+    assert all(0 <= row["value"] <= 1 for row in validation)
+    figure = validation_curves_figure(rows)
+    figure.canvas.draw()
+    ticks = [
+        tick
+        for tick in figure.axes[0].get_xticks()
+        if figure.axes[0].get_xlim()[0] <= tick <= figure.axes[0].get_xlim()[1]
+    ]
+    assert ticks and all(float(tick).is_integer() for tick in ticks)
 
 
 def test_batch_scoring_writes_a_csv_and_reports_accuracy(handlers, tmp_path):
@@ -159,8 +169,9 @@ def test_batch_with_one_model_and_no_labels(handlers, tmp_path):
     path = tmp_path / "texts.txt"
     path.write_text("the cast is charming\nits ending is dull\n")
     output, preview, accuracy, _ = handlers.score_file(str(path), "text", NO_LABEL_COLUMN, "gru")
-    assert list(preview.columns) == ["text", "gru_label", "gru_positive_probability"]
+    assert list(preview.columns) == ["text", "gru_label", "gru_verdict", "gru_positive_probability", "gru_unfamiliar"]
     assert accuracy.empty
+    assert set(preview["gru_unfamiliar"]) == {""}  # two English sentences: nothing to flag
 
 
 @pytest.mark.parametrize(

@@ -71,10 +71,10 @@ def test_the_upload_message_and_preview_are_capped(service, tmp_path):
     assert len(columns) == 61 and message.endswith(f"and {61 - SHOWN_COLUMN_NAMES} more")
     result = service.score_file(path, "text", models=[service.default_model])
     row = result.preview[0]
-    assert len(row) == PREVIEW_COLUMNS + 2  # the file's first columns and the model's two
+    assert len(row) == PREVIEW_COLUMNS + 4  # the file's first columns and the model's four
     assert len(row["text"]) == PREVIEW_CELL_CHARS + 1 and row["text"].endswith("…")
     assert any(f"{PREVIEW_COLUMNS} of the file's 61 columns" in note for note in result.notes)
-    assert len(result.output_path.read_text().splitlines()[0].split(",")) == 63  # the CSV keeps them all
+    assert len(result.output_path.read_text().splitlines()[0].split(",")) == 65  # the CSV keeps them all
 
 
 @pytest.mark.parametrize(

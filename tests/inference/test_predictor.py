@@ -22,7 +22,12 @@ def test_predictions_come_in_order_with_probabilities_for_each_label(predictor):
         assert set(prediction.probabilities) == {"negative", "positive"}
         assert math.isclose(sum(prediction.probabilities.values()), 1.0, rel_tol=1e-6)
         assert prediction.confidence == max(prediction.probabilities.values())
-        assert prediction.to_dict() == {"label": prediction.label, "probabilities": prediction.probabilities}
+        assert prediction.to_dict() == {
+            "label": prediction.label,
+            "verdict": prediction.label,  # an uncalibrated model is never unsure
+            "probabilities": prediction.probabilities,
+            "unfamiliar": None,
+        }
 
 
 def test_batch_and_single_predictions_agree(predictor):

@@ -11,6 +11,7 @@ They are never trained on: they measure what accuracy on the test split does not
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -152,6 +153,24 @@ def all_checks() -> list[Check]:
     ]
 
 
+def held_apart(case: Case) -> bool:
+    """Half the cases, chosen by a hash of their text (stable when cases are added), that no
+    training or selection choice may ever look at; the other half may guide choices."""
+    return hashlib.sha256(case.text.encode("utf-8")).digest()[0] % 2 == 1
+
+
+def halves(checks: list[Check] | None = None) -> dict[str, list[Check]]:
+    """The checks cut into the "tuning" half and the "held_apart" half, case by case."""
+    checks = checks if checks is not None else all_checks()
+    return {
+        half: [
+            Check(check.name, check.capability, check.kind, [case for case in check.cases if held_apart(case) == apart])
+            for check in checks
+        ]
+        for half, apart in (("tuning", False), ("held_apart", True))
+    }
+
+
 def passes(kind: str, case: Case, original: float, variant: float | None) -> bool:
     if kind == "expect":
         return (original >= 0.5) == (case.expected == "positive")
@@ -169,6 +188,8 @@ def run_checks(
     checks = checks if checks is not None else all_checks()
     results, passed_total, case_total = [], 0, 0
     for check in checks:
+        if not check.cases:
+            continue
         originals = list(positive_probability([case.text for case in check.cases]))
         variants = (
             list(positive_probability([case.variant for case in check.cases]))
