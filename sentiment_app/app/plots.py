@@ -51,6 +51,44 @@ def validation_curves_figure(rows: list[dict]) -> Figure:
     return figure
 
 
+def reliability_figure(diagrams: dict[str, dict]) -> Figure:
+    """Reliability diagrams on the test split: accuracy against confidence per bin, before and after
+    temperature scaling, one panel per model; the diagonal is perfect calibration."""
+    count = max(len(diagrams), 1)
+    figure, axes = plt.subplots(1, count, figsize=(2.3 * count, 2.7), squeeze=False, sharey=True)
+    for axis, (name, calibration) in zip(axes[0], diagrams.items()):
+        axis.plot([0.5, 1], [0.5, 1], color="#9ca3af", linewidth=1, linestyle=":")
+        for key, colour, label in (
+            ("reliability_before", "#dc2626", "before"),
+            ("reliability_after", "#2563eb", "after"),
+        ):
+            rows = [row for row in calibration.get(key, []) if row["count"] >= 5]
+            axis.plot(
+                [r["confidence"] for r in rows],
+                [r["accuracy"] for r in rows],
+                marker="o",
+                ms=3,
+                color=colour,
+                label=label,
+            )
+        axis.set_title(
+            f"{name}\nECE {calibration['test_ece_before']:.3f} → {calibration['test_ece_after']:.3f}", fontsize=8
+        )
+        axis.set_xlim(0.5, 1.0)
+        axis.set_ylim(0.3, 1.0)
+        axis.set_xlabel("confidence", fontsize=7)
+        axis.tick_params(labelsize=7)
+        axis.grid(alpha=0.3)
+    axes[0][0].set_ylabel("accuracy", fontsize=7)
+    axes[0][0].legend(fontsize=7, frameon=False, loc="upper left")
+    figure.suptitle(
+        "Reliability on the test split (bins of 5 or more texts), before and after temperature scaling", fontsize=9
+    )
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
 def confusion_matrices_figure(matrices: dict[str, tuple[list[str], list[list[int]]]]) -> Figure:
     """One small heat map per model: rows true label, columns predicted, cells counts."""
     count = max(len(matrices), 1)

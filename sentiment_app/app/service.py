@@ -310,6 +310,14 @@ class SentimentService:
                         )
         return rows
 
+    def calibration_diagrams(self) -> dict[str, dict]:
+        """Each calibrated model's calibration record (ECE and reliability rows, from metrics.json)."""
+        return {
+            name: predictor.metrics["calibration"]
+            for name, predictor in self.predictors.items()
+            if isinstance(predictor.metrics.get("calibration"), dict)
+        }
+
     def confusion_matrices(self) -> dict[str, tuple[list[str], list[list[int]]]]:
         result = {}
         for name, predictor in self.predictors.items():

@@ -7,7 +7,7 @@ from starlette.middleware import Middleware
 
 from sentiment_app.app.handlers import ALL_MODELS, NO_LABEL_COLUMN, Handlers, upload_path
 from sentiment_app.app.inside_tab import inside_tab
-from sentiment_app.app.plots import confusion_matrices_figure, rendered, validation_curves_figure
+from sentiment_app.app.plots import confusion_matrices_figure, reliability_figure, rendered, validation_curves_figure
 from sentiment_app.app.queues import FILE_GROUP, MODEL_GROUP
 from sentiment_app.app.service import SentimentService
 from sentiment_app.app.unit_handlers import UnitHandlers
@@ -165,6 +165,12 @@ def build_demo(service: SentimentService, delete_cache: tuple[int, int] = CACHE_
                 gr.Plot(
                     rendered(validation_curves_figure, service.training_curves()), show_label=False, elem_id="curves"
                 )
+                if service.calibration_diagrams():
+                    gr.Plot(
+                        rendered(reliability_figure, service.calibration_diagrams()),
+                        show_label=False,
+                        elem_id="reliability",
+                    )
                 gr.Plot(
                     rendered(confusion_matrices_figure, service.confusion_matrices()),
                     show_label=False,

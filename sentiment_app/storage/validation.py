@@ -242,6 +242,9 @@ BACKEND_CHECK = record(
     {"passed": boolean, "label_agreement": number, "max_probability_difference": number, "texts": integer},
     required=("passed", "label_agreement", "max_probability_difference"),
 )
+RELIABILITY_BIN = record(
+    {"confidence": number, "accuracy": number, "count": integer}, required=("confidence", "accuracy", "count")
+)
 METRICS_FIELDS: dict[str, Callable[[Any], bool]] = {  # null counts as absent (e.g. "test" with --skip-test)
     "model": text,
     "test": split_figures,
@@ -249,7 +252,25 @@ METRICS_FIELDS: dict[str, Callable[[Any], bool]] = {  # null counts as absent (e
     "history": list_of(record({"epoch": integer, "train_accuracy": number, "validation_accuracy": number}, ("epoch",))),
     "onnx": BACKEND_CHECK,
     "bfloat16": BACKEND_CHECK,
-    "behavioural": record({"pass_rate": number, "cases": integer}),
+    "behavioural": record(
+        {"pass_rate": number, "cases": integer, "halves": record({"tuning": number, "held_apart": number})}
+    ),
+    "calibration": record(
+        {
+            "temperature": number,
+            "unsure_below": number,
+            "test_ece_before": number,
+            "test_ece_after": number,
+            "test_unsure_share": number,
+            "bins": integer,
+            "reliability_before": list_of(RELIABILITY_BIN),
+            "reliability_after": list_of(RELIABILITY_BIN),
+        },
+        required=("test_ece_before", "test_ece_after"),
+    ),
+    "familiarity": record(
+        {"test_flag_rate": number, "out_of_distribution_flag_rate": number, "out_of_distribution_texts": integer}
+    ),
     "distillation": record({"teacher": text}),
     "parameters": integer,
     "best_epoch": integer,

@@ -104,3 +104,28 @@ def test_bad_directories_of_every_kind_are_reported_and_the_good_ones_load(train
     assert "hidden_dim 1,000,000 is not between 1 and 4,096" in service.load_errors["gru"]
     assert "metrics.json: a symbolic link to /dev/zero" in service.load_errors["lstm"]
     assert "config.json: not a regular file" in service.load_errors["simple-rnn"]
+
+
+@pytest.mark.parametrize(
+    "calibration",
+    [
+        {"test_ece_before": "0.08", "test_ece_after": 0.03},
+        {"test_ece_before": 0.08},
+        {"test_ece_before": 0.1, "test_ece_after": 0.02, "reliability_after": [{"confidence": "x"}]},
+    ],
+    ids=["string ECE", "missing ECE", "bad reliability bin"],
+)
+def test_a_calibration_record_of_the_wrong_shape_is_ignored_and_the_app_still_builds(
+    tmp_path, tiny_model_dir, calibration
+):
+    from sentiment_app.app.service import SentimentService
+    from sentiment_app.app.ui import build_demo
+
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, copy)
+    metrics = json.loads((copy / "metrics.json").read_text())
+    metrics["calibration"] = calibration
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    service = SentimentService.from_directory(copy)
+    assert service.predictors["model"].metrics == {} and service.calibration_diagrams() == {}
+    assert build_demo(service) is not None

@@ -1,6 +1,7 @@
 """Make each model's confidence honest, and measure how honest it is:
 
     sentiment calibrate assets/models/bilstm runs/my-model
+    sentiment calibrate assets/models/{simple-rnn,lstm,bilstm,gru,bag-of-embeddings} --plot assets/reliability.png
 
 On the validation split: the temperature that minimises the negative log-likelihood (Guo et al.
 2017) and the "unsure" band, the confidence below which the calibrated answers are right less than
@@ -161,13 +162,21 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("models", nargs="+", type=Path, help="model directories written by `sentiment train`")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        help="also draw the models' reliability diagrams into this PNG (default: none)",
+    )
     args = parser.parse_args(argv)
+    records = {}
     for directory in args.models:
         try:
             result = calibrate_directory(directory)
         except (DatasetError, ModelLoadError) as error:
             print(f"sentiment calibrate: error: {error}", file=sys.stderr)
             return 2
+        records[directory.name] = result
         print(
             f"{directory}: temperature {result['temperature']:.3f}; test ECE {result['test_ece_before']:.4f} -> "
             f"{result['test_ece_after']:.4f}; unsure below {result['unsure_below']:.2f}; behavioural halves "
@@ -175,6 +184,11 @@ def main(argv: list[str] | None = None) -> int:
             f"flagged: test {result['familiarity']['test_flag_rate']:.2%}, "
             f"out-of-distribution set {result['familiarity']['out_of_distribution_flag_rate']:.1%}"
         )
+    if args.plot:
+        from sentiment_app.app.plots import reliability_figure
+
+        reliability_figure(records).savefig(args.plot, dpi=110)
+        print(f"reliability diagrams -> {args.plot}")
     return 0
 
 
