@@ -3,6 +3,7 @@ quotes exactly what the commands wrote, from one source each:
 
     README.md                     results      assets/models/comparison.json  (sentiment train / compare)
     docs/results.md               comparison   assets/models/comparison.md
+    docs/results.md               calibration  assets/models/*/metrics.json   (sentiment calibrate)
     docs/inside-the-networks.md   long-range   assets/long_range.json         (sentiment long-range)
     benchmarks/README.md          benchmarks   benchmarks/results.md          (sentiment bench)
 
@@ -75,6 +76,25 @@ def results_table(path: Path) -> str:
     return "\n".join(lines)
 
 
+def calibration_table(path: Path) -> str:
+    """docs/results.md's calibration table, from the models' metrics.json beside comparison.json."""
+    lines = [
+        "| model | temperature | test ECE before | after | unsure below | test answers that only lean "
+        "| behavioural checks: tuning half / held-apart half |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in json.loads(path.read_text())["models"]:
+        metrics = json.loads((path.parent / row["model"] / "metrics.json").read_text())
+        calibration, halves = metrics["calibration"], metrics["behavioural"]["halves"]
+        band = calibration["unsure_below"]
+        lines.append(
+            f"| {row['model']} | {calibration['temperature']:.3f} | {calibration['test_ece_before']:.4f} "
+            f"| {calibration['test_ece_after']:.4f} | {f'{band:.2f}' if band > 0.5 else '— (no band under 60%)'} "
+            f"| {calibration['test_unsure_share']:.1%} | {halves['tuning']:.1%} / {halves['held_apart']:.1%} |"
+        )
+    return "\n".join(lines)
+
+
 def verbatim(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
@@ -82,7 +102,10 @@ def verbatim(path: Path) -> str:
 # page -> marker name -> (source, how to render it)
 BLOCKS: dict[str, dict[str, tuple[str, Callable[[Path], str]]]] = {
     "README.md": {"results": ("assets/models/comparison.json", results_table)},
-    "docs/results.md": {"comparison": ("assets/models/comparison.md", verbatim)},
+    "docs/results.md": {
+        "comparison": ("assets/models/comparison.md", verbatim),
+        "calibration": ("assets/models/comparison.json", calibration_table),
+    },
     "docs/inside-the-networks.md": {"long-range": ("assets/long_range.json", long_range_table)},
     "benchmarks/README.md": {"benchmarks": ("benchmarks/results.md", verbatim)},
 }
