@@ -186,7 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     defaults = Budget()
     parser.add_argument(
-        "--out", type=Path, default=Path("assets/long_range"), help="output prefix: writes OUT.json and OUT.png"
+        "--out",
+        type=Path,
+        default=Path("assets/long_range"),
+        help="output prefix: writes OUT.json and OUT.png (default: %(default)s)",
     )
     parser.add_argument(
         "--distances",

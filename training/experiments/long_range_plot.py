@@ -1,4 +1,4 @@
-"""The long-range experiment's summary over seeds and its plot: mean, band and every seed."""
+"""The long-range experiment's summary over seeds and its plot: the mean and every seed."""
 
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]
 
 
 def plot(result: dict[str, Any], path: Path) -> None:
-    """Accuracy against distance on a log axis: a line through the means, a min-max band and a
-    dot per seed, shifted a little sideways per cell so that the dots of different cells part."""
+    """Accuracy against distance on a log axis: a line through the means and a dot per seed (runs
+    succeed or stay at chance, so a band would hide that), shifted a little sideways per cell."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -46,22 +46,14 @@ def plot(result: dict[str, Any], path: Path) -> None:
     for index, name in enumerate(cells):
         per_distance = summary[name]
         shown = [d for d in distances if str(d) in per_distance]
-        shift = 1.0 + 0.025 * (index - (len(cells) - 1) / 2)  # multiplicative: the axis is log
+        shift = 1.0 + 0.03 * (index - (len(cells) - 1) / 2)  # multiplicative: the axis is log
         xs = [d * shift for d in shown]
         colour = COLOURS.get(name)
         means = [per_distance[str(d)]["mean"] for d in shown]
         axis.plot(xs, means, marker="o", markersize=4, label=name, color=colour, zorder=3)
-        axis.fill_between(
-            xs,
-            [per_distance[str(d)]["min"] for d in shown],
-            [per_distance[str(d)]["max"] for d in shown],
-            alpha=0.12,
-            color=colour,
-            linewidth=0,
-        )
         for x, d in zip(xs, shown):
             seeds = per_distance[str(d)]["seeds"]
-            axis.scatter([x] * len(seeds), seeds, s=9, color=colour, alpha=0.55, linewidths=0, zorder=2)
+            axis.scatter([x] * len(seeds), seeds, s=18, color=colour, alpha=0.6, linewidths=0, zorder=4)
     axis.axhline(0.5, color="grey", linestyle=":", linewidth=1)
     axis.annotate(
         "chance",
@@ -79,7 +71,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     axis.set_xlabel("distractor tokens between the signal and the end (N)")
     axis.set_ylabel("test accuracy")
     seeds = result["settings"]["seeds"]
-    axis.set_title(f"Remembering one early token: mean of {seeds} seeds, band min to max, dots per seed", fontsize=10)
+    axis.set_title(f"Remembering one early token: line the mean of {seeds} seeds, dots each seed", fontsize=10)
     axis.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
     axis.grid(alpha=0.3)
     figure.tight_layout()
