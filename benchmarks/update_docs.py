@@ -5,6 +5,7 @@ quotes exactly what the commands wrote, from one source each:
     docs/results.md               comparison   assets/models/comparison.md
     docs/results.md               calibration  assets/models/*/metrics.json   (sentiment calibrate)
     docs/inside-the-networks.md   long-range   assets/long_range.json         (sentiment long-range)
+    docs/inside-the-networks.md   gradient-decay  assets/gradient_decay.json  (sentiment gradient-decay)
     benchmarks/README.md          benchmarks   benchmarks/results.md          (sentiment bench)
 
     python -m benchmarks.update_docs           # rewrite the pages
@@ -24,21 +25,66 @@ from sentiment_app.paths import PACKAGE_ROOT
 from sentiment_app.storage.atomic import atomic_write_text
 
 
+def duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} minutes" if seconds >= 120 else f"{seconds:.0f} seconds"
+
+
 def long_range_table(path: Path) -> str:
+    """Mean test accuracy per cell and distance with the seeds' range, and the command's run time."""
     result = json.loads(path.read_text())
-    summary = result["summary"]
-    distances = result["settings"]["distances"]
-    lines = ["| model | " + " | ".join(f"N = {d}" for d in distances) + " |", "|---|" + "---|" * len(distances)]
+    settings, summary = result["settings"], result["summary"]
+    distances = settings["distances"]
+    lines = ["| cell | " + " | ".join(f"N = {d}" for d in distances) + " |", "|---|" + "---|" * len(distances)]
     for name, per_distance in summary.items():
-        cells = []
-        for distance in distances:
-            cell = per_distance[str(distance)] if str(distance) in per_distance else per_distance[distance]
-            cells.append(f"{cell['mean']:.2f} ({cell['min']:.2f}–{cell['max']:.2f})")
+        cells = [
+            f"{cell['mean']:.2f} ({cell['min']:.2f}–{cell['max']:.2f})"
+            for cell in (per_distance[str(distance)] for distance in distances)
+        ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    command = result["settings"]["command"].strip()
-    return f"Test accuracy, mean of the seeds (min–max); 0.50 is chance. Reproduce with `{command}`.\n\n" + "\n".join(
-        lines
+    return (
+        f"Test accuracy on {settings['test_size']:,} fresh sequences, mean of {settings['seeds']} seeds "
+        f"(min–max); 0.50 is chance. `{settings['command'].strip()}` took {duration(result['wall_seconds'])} "
+        f"({settings['machine']}, {settings['threads']} thread).\n\n" + "\n".join(lines)
     )
+
+
+def gradient_decay_table(path: Path) -> str:
+    """The factor g(k) shrinks by per step, per cell, at initialisation and trained."""
+    result = json.loads(path.read_text())
+    synthetic, texts = result["synthetic"], result["texts"]
+    lines = [
+        f"Decay per step of g(k) (a least-squares fit of log g over k >= 1; 1.00 is no decay). Synthetic: "
+        f"{synthetic['sequences']} task sequences of {synthetic['sequence_length']} steps, trained at "
+        f"N = {synthetic['trained_distance']}; texts: the first {texts['length']} tokens of validation texts. "
+        f"`{result['settings']['command'].strip()}` took {duration(result['wall_seconds'])}.",
+        "",
+        "| where | cell | at initialisation | trained | trained test accuracy |",
+        "|---|---|---|---|---|",
+    ]
+    for name, entry in synthetic["cells"].items():
+        lines.append(
+            f"| synthetic | {name} | {entry['initial']['decay_per_step']:.3f} | "
+            f"{entry['trained']['decay_per_step']:.3f} | {entry['training']['test_accuracy']:.2f} |"
+        )
+    for name, entry in texts["models"].items():
+        lines.append(
+            f"| texts ({entry['texts']}) | shipped {name} | {entry['initial']['decay_per_step']:.3f} | "
+            f"{entry['trained']['decay_per_step']:.3f} | — |"
+        )
+    bounds = [
+        (where, entry["trained"]["bound"])
+        for where, entry in (
+            ("synthetic", synthetic["cells"].get("simple-rnn")),
+            ("texts", texts["models"].get("simple-rnn")),
+        )
+        if entry
+    ]
+    for where, bound in bounds:
+        lines.append(
+            f"\nElman bound, {where}, trained: sigma_max(U_h) = {bound['sigma_max']:.2f}, max tanh' = "
+            f"{bound['max_tanh_derivative']:.3f}, factor {bound['factor']:.2f} per step."
+        )
+    return "\n".join(lines)
 
 
 def results_table(path: Path) -> str:
@@ -106,7 +152,10 @@ BLOCKS: dict[str, dict[str, tuple[str, Callable[[Path], str]]]] = {
         "comparison": ("assets/models/comparison.md", verbatim),
         "calibration": ("assets/models/comparison.json", calibration_table),
     },
-    "docs/inside-the-networks.md": {"long-range": ("assets/long_range.json", long_range_table)},
+    "docs/inside-the-networks.md": {
+        "long-range": ("assets/long_range.json", long_range_table),
+        "gradient-decay": ("assets/gradient_decay.json", gradient_decay_table),
+    },
     "benchmarks/README.md": {"benchmarks": ("benchmarks/results.md", verbatim)},
 }
 

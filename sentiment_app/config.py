@@ -12,6 +12,7 @@ LABELS: tuple[str, ...] = ("negative", "positive")  # index = class id; 1 = posi
 CELLS = ("rnn", "lstm", "gru")
 ARCHITECTURES = ("recurrent", "bag-of-embeddings")
 POOLINGS = ("last", "max", "mean")
+FORGET_BIAS_INITS = ("constant", "chrono")
 FORMAT_VERSION = 1  # of config.json; a newer one is refused rather than misread
 
 
@@ -74,6 +75,12 @@ class ModelConfig:
     pooling: str = "last"  # sequence summary: final state ("last"), or masked "max" / "mean"
     padding_id: int = 0  # id of [PAD] in tokenizer.json, looked up at training time
     labels: tuple[str, ...] = LABELS
+    # LSTM only: the initial forget-gate bias b_f = b_ih_f + b_hh_f. "constant" sets every unit
+    # to forget_bias (1.0, as Keras' unit_forget_bias); "chrono" draws b_f ~ log(U(1, T_max - 1))
+    # with T_max = chrono_max_lag and sets the input bias to -b_f (Tallec & Ollivier 2018).
+    forget_bias: float = 1.0
+    forget_bias_init: str = "constant"
+    chrono_max_lag: int = 0  # T_max of the chrono initialisation; unused by "constant"
 
     def __post_init__(self) -> None:
         self.labels = tuple(self.labels)
@@ -81,6 +88,7 @@ class ModelConfig:
             "architecture": (self.architecture, ARCHITECTURES),
             "cell": (self.cell, CELLS),
             "pooling": (self.pooling, POOLINGS),
+            "forget_bias_init": (self.forget_bias_init, FORGET_BIAS_INITS),
         }
         for name, (value, allowed) in checks.items():
             if value not in allowed:
@@ -94,6 +102,22 @@ class ModelConfig:
             raise ValueError("a bag of embeddings has no last state: use pooling 'mean' or 'max'")
         if len(self.labels) < 2:
             raise ValueError("a classifier needs at least two labels")
+        self.check_forget_bias()
+
+    def check_forget_bias(self) -> None:
+        """The forget-gate settings apply to LSTM cells only; chrono needs a lag of 2 or more."""
+        if not math.isfinite(self.forget_bias):
+            raise ValueError(f"forget_bias must be a finite number, got {self.forget_bias}")
+        chrono = self.forget_bias_init == "chrono"
+        if chrono and self.chrono_max_lag < 2:
+            raise ValueError(f"chrono initialisation needs chrono_max_lag of at least 2, got {self.chrono_max_lag}")
+        if chrono and self.forget_bias != 1.0:
+            raise ValueError("chrono initialisation draws the forget biases: leave forget_bias at 1.0")
+        if not chrono and self.chrono_max_lag != 0:
+            raise ValueError("chrono_max_lag is only used with forget_bias_init 'chrono'")
+        changed = chrono or self.forget_bias != 1.0
+        if changed and (self.architecture != "recurrent" or self.cell != "lstm"):
+            raise ValueError("the forget-gate bias settings apply to LSTM cells only")
 
     @property
     def num_directions(self) -> int:

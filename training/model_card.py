@@ -29,8 +29,17 @@ def describe_architecture(config: ModelDirConfig) -> str:
     return (
         f"{CELL_NAMES[model.cell]}, {direction}, {model.num_layers} layer(s) of "
         f"{model.hidden_dim} units per direction over {model.embedding_dim}-dim embeddings; "
-        f"the classifier reads {pooled}. Dropout {model.dropout}."
+        f"the classifier reads {pooled}. Dropout {model.dropout}.{forget_gate_note(model)}"
     )
+
+
+def forget_gate_note(model) -> str:
+    """How an LSTM's forget-gate bias started, when not at the default of 1 (else nothing)."""
+    if model.cell != "lstm":
+        return ""
+    if model.forget_bias_init == "chrono":
+        return f" Chrono-initialised gate biases (Tallec & Ollivier 2018), T_max {model.chrono_max_lag}."
+    return "" if model.forget_bias == 1.0 else f" Forget-gate bias initialised to {model.forget_bias:g}."
 
 
 def interval(values) -> str:

@@ -10,7 +10,7 @@ from sentiment_app.config import ModelConfig, TokenizerConfig, preset
 from training.data.embeddings import VECTOR_SOURCES, EmbeddingsError
 from training.trainer import TrainingConfig
 
-MODEL_FIELDS = ("embedding_dim", "hidden_dim", "num_layers", "dropout", "pooling")
+MODEL_FIELDS = ("embedding_dim", "hidden_dim", "num_layers", "dropout", "pooling", "forget_bias")
 TRAINING_FIELDS = (
     "epochs",
     "batch_size",
@@ -37,6 +37,9 @@ def model_config_from_args(name: str, args: argparse.Namespace) -> ModelConfig:
                 f"drop --embedding-dim {overrides['embedding_dim']}"
             )
         overrides["embedding_dim"] = dimension
+    chrono_max_lag = getattr(args, "chrono_init", None)
+    if chrono_max_lag is not None:
+        overrides |= {"forget_bias_init": "chrono", "chrono_max_lag": chrono_max_lag}
     return dataclasses.replace(preset(name), **overrides)
 
 

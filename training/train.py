@@ -188,6 +188,21 @@ def build_parser(prog: str = "sentiment train") -> argparse.ArgumentParser:
     arch.add_argument("--dropout", type=float, help="dropout on embeddings, between layers and before the output")
     arch.add_argument("--pooling", choices=POOLINGS, help="how a text's states become one vector")
     arch.add_argument(
+        "--forget-bias",
+        type=float,
+        metavar="FLOAT",
+        help="LSTM only: the initial forget-gate bias of every unit, b_ih + b_hh, as Keras' "
+        "unit_forget_bias; larger keeps the cell state longer at the start (default: 1.0)",
+    )
+    arch.add_argument(
+        "--chrono-init",
+        type=int,
+        metavar="T_MAX",
+        help="LSTM only: chrono initialisation (Tallec & Ollivier 2018), forget biases drawn as "
+        "log(U(1, T_MAX - 1)) and input biases their negatives, for lags up to T_MAX steps "
+        "(replaces --forget-bias) (default: off)",
+    )
+    arch.add_argument(
         "--weights-dtype",
         choices=("float32", "float16"),
         default="float32",

@@ -43,6 +43,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     ),
     "tune": Subcommand("training.experiments.tune", "a small hyperparameter search, chosen on validation", True),
     "long-range": Subcommand("training.experiments.long_range", "the long-range memory experiment and its plot", True),
+    "gradient-decay": Subcommand(
+        "training.experiments.gradient_decay", "how the gradient through time shrinks with distance, per cell", True
+    ),
     "push": Subcommand("sentiment_app.cli.push", "share a trained model directory on the Hugging Face Hub"),
     "deploy": Subcommand("sentiment_app.cli.deploy", "upload the app and its models to a Hugging Face Space"),
     "bench": Subcommand("benchmarks.run", "speed benchmarks, each against a baseline (from a checkout)", True),

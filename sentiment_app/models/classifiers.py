@@ -117,6 +117,27 @@ def check_lengths(token_ids: torch.Tensor, lengths: torch.Tensor) -> None:
         raise ValueError("every length must be between 1 and the padded width")
 
 
+def forget_bias_values(config: ModelConfig) -> torch.Tensor:
+    """(hidden,) initial forget-gate biases: all `forget_bias`, or chrono's log(U(1, T_max - 1))."""
+    if config.forget_bias_init == "chrono":
+        uniform = torch.empty(config.hidden_dim).uniform_(1.0, config.chrono_max_lag - 1.0)
+        return uniform.log()
+    return torch.full((config.hidden_dim,), float(config.forget_bias))
+
+
+@torch.no_grad()
+def set_forget_bias(layer: nn.LSTM, config: ModelConfig) -> None:
+    """Make the summed forget bias b_ih_f + b_hh_f exactly the setting: b_hh_f = 0, b_ih_f = it.
+    Chrono also sets the input gate's summed bias to -b_f (gates ordered i, f, g, o)."""
+    hidden = config.hidden_dim
+    forget = forget_bias_values(config)  # (hidden,)
+    layer.bias_ih_l0[hidden : 2 * hidden] = forget
+    layer.bias_hh_l0[hidden : 2 * hidden] = 0.0
+    if config.forget_bias_init == "chrono":
+        layer.bias_ih_l0[:hidden] = -forget
+        layer.bias_hh_l0[:hidden] = 0.0
+
+
 class RecurrentClassifier(nn.Module):
     """Embedding -> stacked recurrent layers (one or two directions) -> pooled state -> logits.
 
@@ -143,14 +164,16 @@ class RecurrentClassifier(nn.Module):
         self.reset_recurrent_parameters()
 
     def reset_recurrent_parameters(self) -> None:
-        """Orthogonal recurrent weights (steady gradient flow); LSTM forget-gate bias of 1."""
+        """Orthogonal recurrent weights (steady gradient flow); the LSTM's forget-gate bias as set."""
         hidden = self.config.hidden_dim
         for name, parameter in self.layers.named_parameters():
             if "weight_hh" in name:
                 for gate in parameter.data.split(hidden, dim=0):
                     nn.init.orthogonal_(gate)
-            elif self.config.cell == "lstm" and "bias_ih" in name:
-                parameter.data[hidden : 2 * hidden].fill_(1.0)  # gates ordered i, f, g, o
+        if self.config.cell == "lstm":
+            for directions in self.layers:
+                for layer in directions:
+                    set_forget_bias(layer, self.config)
 
     def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """token_ids (batch, time), lengths (batch,) -> logits (batch, num_labels)."""

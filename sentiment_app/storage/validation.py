@@ -36,6 +36,7 @@ MAX_PARAMETERS = 100_000_000  # 400 MB in float32
 MAX_WEIGHT_MAGNITUDE = 1e4  # the shipped models' largest weight is under 4
 
 TENSOR_DTYPES = ("F32", "F16", "BF16")  # safetensors' names for float32, float16, bfloat16
+MAX_FORGET_BIAS = 20.0  # sigmoid(20) is 1 to float32 precision: larger says nothing more
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 20.0  # the range `sentiment calibrate` fits in
 STORED_WEIGHT_DTYPES = ("float32", "float16")  # config.json's weights_dtype (`save_weights` writes these)
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -118,6 +119,12 @@ def bound_problems(config: ModelDirConfig) -> list[str]:
         problems.append(f"name must be 1 to {MAX_NAME_CHARS} characters")
     if config.weights_dtype not in STORED_WEIGHT_DTYPES:
         problems.append(f"weights_dtype {config.weights_dtype!r} is not one of {', '.join(STORED_WEIGHT_DTYPES)}")
+    if not abs(model.forget_bias) <= MAX_FORGET_BIAS:
+        problems.append(
+            f"model.forget_bias {model.forget_bias} is not between -{MAX_FORGET_BIAS} and {MAX_FORGET_BIAS}"
+        )
+    if not 0 <= model.chrono_max_lag <= MAX_LENGTH * 100:
+        problems.append(f"model.chrono_max_lag {model.chrono_max_lag:,} is not between 0 and {MAX_LENGTH * 100:,}")
     calibration = config.calibration
     if not MIN_TEMPERATURE <= calibration.temperature <= MAX_TEMPERATURE:
         problems.append(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from benchmarks.update_docs import BLOCKS, replace_block, results_table, updated_pages
+from benchmarks.update_docs import BLOCKS, long_range_table, replace_block, results_table, updated_pages
 from sentiment_app.paths import PACKAGE_ROOT
 
 
@@ -39,3 +41,26 @@ def test_the_results_table_has_a_row_per_model_and_the_reference():
         "bag-of-embeddings",
         "tfidf-logistic-regression (reference)",
     ]
+
+
+def test_the_long_range_table_has_a_row_per_cell_and_says_how_long_the_command_took(tmp_path):
+    runs = {"simple-rnn": [0.5, 0.6], "lstm-chrono": [1.0, 0.9]}
+    result = {
+        "settings": {
+            "distances": [100],
+            "seeds": 2,
+            "test_size": 2000,
+            "threads": 1,
+            "machine": "x86_64, Linux",
+            "command": "sentiment long-range --out assets/long_range",
+        },
+        "wall_seconds": 600.0,
+        "summary": {
+            name: {"100": {"mean": sum(values) / 2, "min": min(values), "max": max(values), "seeds": values}}
+            for name, values in runs.items()
+        },
+    }
+    (tmp_path / "lr.json").write_text(json.dumps(result))
+    table = long_range_table(tmp_path / "lr.json")
+    assert "| simple-rnn | 0.55 (0.50–0.60) |" in table and "| lstm-chrono | 0.95 (0.90–1.00) |" in table
+    assert "`sentiment long-range --out assets/long_range` took 10 minutes (x86_64, Linux, 1 thread)" in table

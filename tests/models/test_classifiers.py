@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -107,11 +108,61 @@ def test_registered_names_build_the_described_networks():
     assert set(MODEL_PRESETS) >= {"simple-rnn", "lstm", "bilstm", "gru", "bag-of-embeddings"}
 
 
-def test_lstm_forget_gate_starts_open():
-    model = build_model(VARIANTS["lstm"])
-    bias = model.layers[0][0].bias_ih_l0 + model.layers[0][0].bias_hh_l0
-    hidden = VARIANTS["lstm"].hidden_dim
-    assert torch.all(bias[hidden : 2 * hidden] > 0.5)
+def summed_biases(layer: torch.nn.LSTM, hidden: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(input gate, forget gate) summed biases b_ih + b_hh, each (hidden,)."""
+    bias = (layer.bias_ih_l0 + layer.bias_hh_l0).detach()
+    return bias[:hidden], bias[hidden : 2 * hidden]
+
+
+@pytest.mark.parametrize("forget_bias", [0.0, 1.0, 2.5])
+def test_the_summed_lstm_forget_bias_is_exactly_the_setting_in_every_layer_and_direction(forget_bias):
+    config = small(preset("bilstm"), num_layers=2, forget_bias=forget_bias)
+    model = build_model(config)
+    for directions in model.layers:
+        for layer in directions:
+            _, forget = summed_biases(layer, config.hidden_dim)
+            assert torch.equal(forget, torch.full_like(forget, forget_bias))
+
+
+def test_the_default_lstm_forget_bias_is_one_as_keras_unit_forget_bias():
+    _, forget = summed_biases(build_model(VARIANTS["lstm"]).layers[0][0], VARIANTS["lstm"].hidden_dim)
+    assert torch.equal(forget, torch.ones_like(forget))
+
+
+def test_chrono_forget_biases_lie_in_their_range_and_the_input_bias_is_their_negative():
+    torch.manual_seed(0)
+    config = dataclasses.replace(small(preset("lstm")), hidden_dim=256, forget_bias_init="chrono", chrono_max_lag=100)
+    input_gate, forget = summed_biases(build_model(config).layers[0][0], config.hidden_dim)
+    assert float(forget.min()) >= 0.0 and float(forget.max()) <= math.log(99)
+    assert float(forget.max()) > math.log(50) and float(forget.min()) < math.log(2)  # spread over the range
+    torch.testing.assert_close(input_gate, -forget)
+
+
+def test_a_config_without_the_forget_bias_fields_loads_with_the_default_and_round_trips():
+    data = VARIANTS["lstm"].to_dict()
+    for key in ("forget_bias", "forget_bias_init", "chrono_max_lag"):
+        data.pop(key)
+    loaded = ModelConfig.from_dict(data)
+    assert (loaded.forget_bias, loaded.forget_bias_init, loaded.chrono_max_lag) == (1.0, "constant", 0)
+    chrono = small(preset("lstm"), forget_bias_init="chrono", chrono_max_lag=30)
+    assert ModelConfig.from_dict(chrono.to_dict()) == chrono
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"forget_bias": 2.0, "cell": "gru"}, "LSTM cells only"),
+        ({"forget_bias_init": "chrono", "chrono_max_lag": 30, "cell": "rnn"}, "LSTM cells only"),
+        ({"forget_bias_init": "chrono", "chrono_max_lag": 1}, "at least 2"),
+        ({"forget_bias_init": "chrono", "chrono_max_lag": 30, "forget_bias": 2.0}, "leave forget_bias"),
+        ({"chrono_max_lag": 30}, "only used with"),
+        ({"forget_bias_init": "uniform"}, "unknown forget_bias_init"),
+        ({"forget_bias": float("inf")}, "finite"),
+    ],
+)
+def test_forget_bias_settings_that_cannot_apply_are_refused(changes, message):
+    with pytest.raises(ValueError, match=message):
+        small(preset("lstm"), **changes)
 
 
 def test_gradients_reach_every_parameter():

@@ -93,6 +93,8 @@ def test_sizes_within_their_bounds_but_too_many_parameters_together_are_refused(
         ("dropout", 1.0, r"dropout must be in \[0, 1\)"),
         ("cell", "transformer", "unknown cell 'transformer'"),
         ("activation", "relu", "unknown model settings: activation"),
+        ("forget_bias", 1e6, "model.forget_bias 1000000.0 is not between -20.0 and 20.0"),
+        ("forget_bias", "1", "model.forget_bias must be a finite number"),
     ],
 )
 def test_a_config_field_of_the_wrong_type_or_out_of_bounds_is_refused(model_copy, nothing_built, field, value, message):
@@ -283,3 +285,21 @@ def test_parameters_are_estimated_exactly_without_building():
 def test_every_shipped_model_passes_validation_with_its_metrics(name):
     loaded = load_model_dir(DEFAULT_MODELS_DIR / name)
     assert loaded.notes == [] and loaded.metrics["onnx"]["passed"]
+
+
+@pytest.mark.parametrize(
+    ("calibration", "message"),
+    [
+        ({"temperature": 100.0}, "calibration.temperature 100.0 is not between 0.05 and 20.0"),
+        ({"temperature": "1.5"}, "calibration.temperature must be a finite number"),
+        ({"unsure_below": 0.2}, "calibration.unsure_below 0.2 is not between 0.5 and 1"),
+        ({"bias": 1}, "unknown calibration settings: bias"),
+    ],
+)
+def test_a_calibration_out_of_bounds_is_refused(model_copy, nothing_built, calibration, message):
+    path = model_copy / "config.json"
+    config = json.loads(path.read_text())
+    config["calibration"] = calibration
+    path.write_text(json.dumps(config))
+    with pytest.raises(ModelLoadError, match=f"config.json: .*{message}"):
+        load_model_dir(model_copy)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from training.model_card import settings_note
 
 
@@ -42,3 +44,17 @@ def test_the_shipped_cards_carry_hub_metadata_with_the_test_figures():
         assert results["accuracy"].metric_value == round(metrics["test"]["accuracy"], 4)
         assert results["f1"].metric_value == round(metrics["test"]["macro_f1"], 4)
         assert results["accuracy"].dataset_split == "test" and results["accuracy"].task_type == "text-classification"
+
+
+def test_the_card_names_an_lstm_forget_bias_only_when_it_is_not_the_default():
+    from sentiment_app.config import ModelDirConfig, preset
+    from training.model_card import describe_architecture
+
+    def card(**changes) -> str:
+        return describe_architecture(ModelDirConfig(name="lstm", model=dataclasses.replace(preset("lstm"), **changes)))
+
+    assert "bias" not in card()
+    assert "Forget-gate bias initialised to 2." in card(forget_bias=2.0)
+    assert "Chrono-initialised gate biases (Tallec & Ollivier 2018), T_max 200." in card(
+        forget_bias_init="chrono", chrono_max_lag=200
+    )

@@ -45,3 +45,16 @@ def test_the_resolved_settings_leave_out_what_the_tokenizer_decides():
         "swap_copies": 2,
         "calibrate_teacher": False,
     }
+
+
+def test_forget_bias_flags_set_the_lstm_initialisation_and_are_recorded():
+    constant = model_config_from_args("lstm", parse_args(["--model", "lstm", "--forget-bias", "2"]))
+    assert (constant.forget_bias, constant.forget_bias_init) == (2.0, "constant")
+    chrono = resolved_settings("lstm", parse_args(["--model", "lstm", "--chrono-init", "200"]))["model"]
+    assert (chrono["forget_bias_init"], chrono["chrono_max_lag"], chrono["forget_bias"]) == ("chrono", 200, 1.0)
+    assert model_config_from_args("lstm", parse_args(["--model", "lstm"])).forget_bias == 1.0
+
+
+def test_a_forget_bias_flag_on_a_cell_without_a_forget_gate_is_refused():
+    with pytest.raises(ValueError, match="LSTM cells only"):
+        model_config_from_args("gru", parse_args(["--model", "gru", "--forget-bias", "2"]))

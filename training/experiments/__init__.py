@@ -1,1 +1,1 @@
-"""Studies beside the shipped models: hyperparameter search and the long-range memory experiment."""
+"""Studies beside the shipped models: hyperparameter search, the long-range memory experiment and gradient decay."""
