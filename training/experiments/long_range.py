@@ -42,7 +42,7 @@ def make_split(count: int, distance: int, rng: np.random.Generator) -> EncodedSp
     distractors = rng.integers(FIRST_DISTRACTOR, FIRST_DISTRACTOR + NUM_DISTRACTORS, size=(count, distance))
     signals = np.where(labels == 1, SIGNAL_A, SIGNAL_B)
     sequences = np.concatenate([signals[:, None], distractors], axis=1)
-    return EncodedSplit(id_lists=sequences.tolist(), labels=labels.tolist())
+    return EncodedSplit(ids=sequences.tolist(), labels=labels.tolist())
 
 
 def run_one(model_name: str, distance: int, seed: int, train_size: int, epochs: int, learning_rate: float) -> dict:

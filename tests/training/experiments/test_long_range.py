@@ -12,7 +12,7 @@ from training.experiments.long_range import make_split
 
 def test_synthetic_long_range_task_puts_the_label_in_the_first_token():
     split = make_split(50, distance=7, rng=np.random.default_rng(0))
-    for ids, label in zip(split.id_lists, split.labels):
+    for ids, label in zip(split.ids, split.labels):
         assert len(ids) == 8 and ids[0] == (1 if label == 1 else 2) and min(ids[1:]) >= 3
 
 
