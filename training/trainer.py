@@ -185,7 +185,7 @@ class Trainer:
         self,
         model: nn.Module,
         config: TrainingConfig,
-        train: EncodedSplit,
+        train: EncodedSplit,  # or a StreamingTrainSplit (training/data/streaming.py)
         validation: EncodedSplit,
         padding_id: int,
         label_names: Sequence[str],
@@ -236,22 +236,30 @@ class Trainer:
 
     def train_epoch(self, epoch: int) -> dict[str, Any]:
         self.model.train()
-        batches = self.epoch_share(epoch)
+        split = self.train_split
+        if isinstance(split, EncodedSplit):
+            batches = self.epoch_share(epoch)
+            planned = sum(len(rows) for rows in batches)
+            batch_stream = iterate_batches(split.ids, split.labels, batches, self.padding_id)
+        else:  # a stream (training/data/streaming.py): its length is known, its batches come as read
+            planned = len(split) // self.world_size
+            batch_stream = split.batches(
+                epoch, self.config.batch_size, self.config.seed, self.rank, self.world_size, self.padding_id
+            )
         total_loss = correct = seen = 0
         gradient_norms: list[float] = []
         started = time.perf_counter()
         progress = tqdm(
-            total=sum(len(rows) for rows in batches),
+            total=planned,
             desc=f"epoch {epoch}",
             unit="sample",
             disable=not self.show_progress or self.rank != 0,
             leave=False,
             dynamic_ncols=True,
         )
-        split = self.train_split
         soft = split.soft_targets
         with self.rows_read or contextlib.nullcontext():
-            for batch, labels, rows in iterate_batches(split.ids, split.labels, batches, self.padding_id):
+            for batch, labels, rows in batch_stream:
                 targets = torch.as_tensor(labels).to(self.device)
                 token_ids = self.drop_tokens(batch.token_ids, batch.lengths).to(self.device)
                 lengths = batch.lengths.to(self.device)
