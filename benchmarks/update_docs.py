@@ -5,6 +5,7 @@ quotes exactly what the commands wrote, from one source each:
     docs/results.md               comparison   assets/models/comparison.md
     docs/inside-the-networks.md   long-range   assets/long_range.json         (sentiment long-range)
     benchmarks/README.md          benchmarks   benchmarks/results.md          (sentiment bench)
+    docs/training.md              scale        benchmarks/results-scale.md    (python -m benchmarks.scale)
 
     python -m benchmarks.update_docs           # rewrite the pages
     python -m benchmarks.update_docs --check   # exit 1 if a page is out of date
@@ -73,6 +74,7 @@ BLOCKS: dict[str, dict[str, tuple[str, Callable[[Path], str]]]] = {
     "docs/results.md": {"comparison": ("assets/models/comparison.md", verbatim)},
     "docs/inside-the-networks.md": {"long-range": ("assets/long_range.json", long_range_table)},
     "benchmarks/README.md": {"benchmarks": ("benchmarks/results.md", verbatim)},
+    "docs/training.md": {"scale": ("benchmarks/results-scale.md", verbatim)},
 }
 
 
