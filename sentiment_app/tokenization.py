@@ -104,16 +104,17 @@ class TextEncoder:
         return truncation["max_length"] if truncation else None
 
     def encode_ids(self, texts: Sequence[str]) -> list[list[int]]:
-        return [encoding.ids for encoding in self.encode(texts)]
+        return [encoding.ids for encoding in self.encode(texts, offsets=False)]
 
-    def encode(self, texts: Sequence[str]):
-        """The tokenizers `Encoding`s (ids, tokens, character offsets) of `texts`. One text is
-        encoded in the calling thread: the batch encoder wakes a pool of threads that then spin
-        for a while, taking the cores the model is about to run on."""
+    def encode(self, texts: Sequence[str], offsets: bool = True):
+        """The tokenizers `Encoding`s (ids, tokens, character offsets) of `texts`; offsets=False
+        leaves the offsets out (the batch encoder's fast path), for callers that need only ids
+        and truncation. One text is encoded in the calling thread: the batch encoder wakes a
+        pool of threads that then spin for a while, taking the cores the model is about to run on."""
         texts = list(texts)
         if len(texts) == 1:
             return [self.tokenizer.encode(texts[0])]
-        return self.tokenizer.encode_batch(texts)
+        return self.tokenizer.encode_batch(texts) if offsets else self.tokenizer.encode_batch_fast(texts)
 
     def pad(self, id_lists: Sequence[Sequence[int]]) -> EncodedBatch:
         return pad_batch(id_lists, self.padding_id)

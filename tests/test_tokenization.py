@@ -109,3 +109,7 @@ def test_flat_encoding_gives_the_ids_of_the_per_text_encoder():
     encoder = TextEncoder(train_tokenizer(TEXTS, TokenizerConfig(vocab_size=150, min_frequency=1, max_length=6)))
     samples = [*TEXTS[:50], "", "an unseen zyxwv word that runs past the longest length"]
     assert encoder.encode_flat(samples).to_lists() == encoder.encode_ids(samples)
+    with_offsets, without = encoder.encode(samples), encoder.encode(samples, offsets=False)
+    assert [e.ids for e in with_offsets] == [e.ids for e in without]
+    assert [bool(e.overflowing) for e in with_offsets] == [bool(e.overflowing) for e in without]
+    assert any(e.overflowing for e in without)  # the longest text was truncated

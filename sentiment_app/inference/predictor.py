@@ -172,7 +172,7 @@ class Predictor:
         """Token ids and a was-truncated flag per text."""
         if isinstance(texts, str):
             raise TypeError("predict() takes a list of texts, not a single string")
-        encodings = self.encoder.encode([str(text) for text in texts])
+        encodings = self.encoder.encode([str(text) for text in texts], offsets=False)
         return ([encoding.ids for encoding in encodings], [bool(encoding.overflowing) for encoding in encodings])
 
     def probabilities(self, id_lists: Sequence[Sequence[int]]) -> torch.Tensor:
