@@ -1,6 +1,6 @@
 """Training data bigger than memory (`sentiment train --streaming`): the training split is read as
-a stream through a bounded shuffle buffer and tokenised a pool at a time; validation and test are
-held whole, so that they are scored exactly.
+a stream (`datasets` streaming), shuffled through a bounded buffer and tokenised a pool at a time;
+validation and test are held whole, so that they are scored exactly.
 
 Where a source has one table (a local file, rt-snippets), each text goes to a split by a seeded
 hash of its dedupe key, so that the same text always lands in the same split:
@@ -105,9 +105,8 @@ class StreamingSplits:
 
     def train_rows(self, seed: int, epoch: int) -> Iterator[tuple[str, int]]:
         """The training (text, label) pairs of one epoch, in the order of the shuffle buffer."""
-        shuffled = self.train_stream.shuffle(seed=seed, buffer_size=self.shuffle_buffer)
-        shuffled.set_epoch(epoch)
-        for row in shuffled:
+        rng = np.random.default_rng([seed, epoch])
+        for row in buffer_shuffled(self.train_stream, self.shuffle_buffer, rng):
             pair = self.read_row(row)
             if pair is not None and self.keep_for_training(dedupe_key(pair[0])):
                 yield pair
@@ -117,6 +116,26 @@ class StreamingSplits:
             if count == limit:
                 return
             yield text
+
+
+def buffer_shuffled(rows: Iterable, buffer_size: int, rng: np.random.Generator) -> Iterator:
+    """`rows` in a random order drawn through a buffer of `buffer_size`: each row read takes the
+    place of a random one in the buffer, which is yielded (what `IterableDataset.shuffle` does,
+    without its per-row thread hand-off, which costs more than reading the row)."""
+    buffer: list = []
+    draws = iter(())
+    for row in rows:
+        if len(buffer) < buffer_size:
+            buffer.append(row)
+            continue
+        index = next(draws, None)
+        if index is None:  # random slots drawn a block at a time
+            draws = iter(rng.integers(0, buffer_size, size=1024).tolist())
+            index = next(draws)
+        yield buffer[index]
+        buffer[index] = row
+    rng.shuffle(buffer)
+    yield from buffer
 
 
 def held_out(rows: Iterable[dict], read_row: RowReader) -> tuple[list[str], list[int], set[str]]:

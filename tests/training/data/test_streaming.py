@@ -17,6 +17,7 @@ from training.data.streaming import (
     TEST_BUCKET,
     VALIDATION_BUCKET,
     StreamingTrainSplit,
+    buffer_shuffled,
     open_streaming_splits,
     split_bucket,
 )
@@ -79,6 +80,22 @@ def test_streamed_batches_are_length_bucketed_and_shared_out_between_ranks(tmp_p
     assert [b.token_ids.tolist() for b, _, _ in shares[0]] == [
         b.token_ids.tolist() for b, _, _ in alone[0::2][: len(shares[0])]
     ]
+
+
+def test_the_shuffle_buffer_yields_every_row_once_and_holds_no_more_than_its_size():
+    read = []
+
+    def rows():
+        for row in range(5000):
+            read.append(row)
+            yield row
+
+    shuffled = []
+    for row in buffer_shuffled(rows(), 100, np.random.default_rng(0)):
+        assert len(read) - len(shuffled) <= 101  # rows read but not yet yielded: the buffer, and one
+        shuffled.append(row)
+    assert sorted(shuffled) == list(range(5000)) and shuffled != list(range(5000))
+    assert shuffled == list(buffer_shuffled(range(5000), 100, np.random.default_rng(0)))
 
 
 def test_a_missing_column_is_named(tmp_path):
