@@ -34,7 +34,9 @@ EPILOG = """examples:
   sentiment train --models simple-rnn,lstm,gru --embeddings glove-50d --out runs/compare
   sentiment train --model gru --dataset reviews.csv --text-column review --label-column sentiment
   sentiment train --model lstm --dataset imdb --max-length 400 --out runs/imdb-lstm
+  sentiment train --model bilstm --dataset big.jsonl --streaming --shuffle-buffer 50000 --out runs/big
   torchrun --nproc_per_node 2 -m training.train --model bilstm --out runs/bilstm-ddp
+  torchrun --nnodes 2 --nproc-per-node 1 --rdzv-backend c10d --rdzv-endpoint HOST:29500 -m training.train ...
 
 Shipped recipes (training/recipes/*.toml): {recipes}. A recipe's keys are these flags in
 snake_case; flags given here override them. Each model directory holds config.json,
