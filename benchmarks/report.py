@@ -12,7 +12,12 @@ def batch_scoring_pair(row: dict[str, Any]) -> str:
 def roofline_pair(row: dict[str, Any]) -> str:
     fast, eager = row["long_batch_fast_roofline_fraction"], row["long_batch_eager_roofline_fraction"]
     mixed = row.get("long_batch_bfloat16_roofline_fraction")
-    return (f"{fast:.0%} / {eager:.0%}" + (f" / {mixed:.0%}" if mixed else "")) if fast else "—"
+    predictor = row.get("long_batch_predictor_roofline_fraction")
+    if not fast:
+        return "—"
+    return (
+        f"{fast:.0%} / {eager:.0%}" + (f" / {mixed:.0%}" if mixed else "") + (f"; {predictor:.0%}" if predictor else "")
+    )
 
 
 def bfloat16_cell(row: dict[str, Any], share_format: str) -> str:
@@ -115,7 +120,13 @@ def markdown(report: dict[str, Any]) -> str:
                 if any("long_batch_bfloat16_roofline_fraction" in row for row in report["inference"])
                 else ""
             )
-            + ") |",
+            + ")"
+            + (
+                "; the same texts through `predict()`"
+                if any("long_batch_predictor_roofline_fraction" in row for row in report["inference"])
+                else ""
+            )
+            + " |",
             "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in report["inference"]:

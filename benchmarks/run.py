@@ -3,6 +3,7 @@
     python -m benchmarks.run                 # full: the figures in benchmarks/README.md (several minutes)
     python -m benchmarks.run --quick         # smoke run for CI (seconds)
     python -m benchmarks.run --device cuda   # training and batch inference on a GPU
+    python -m benchmarks.run --scale         # only the scale section (benchmarks/scale.py)
 
 Sections:
     training    samples/s and tokens/s per model: our length-bucketed batches against naive
@@ -17,6 +18,8 @@ Sections:
                 gradio_client, against a do-nothing endpoint in the same app (called in turn)
     cold start  process start to first answered request: our app against a do-nothing app
     memory      peak resident memory of the training and serving processes
+    scale       (--scale, on its own) data preparation, tokenisation, peak memory and training
+                throughput at 10k, 100k and 1M texts; writes benchmarks/results-scale.{json,md}
 
 Writes OUT.json and OUT.md (default benchmarks/results).
 """
@@ -37,6 +40,7 @@ import torch
 from benchmarks.app_speed import app_section, cold_start_section
 from benchmarks.inference_speed import device_inference_section, inference_section
 from benchmarks.report import device_markdown, markdown
+from benchmarks.scale import main as scale_main
 from benchmarks.timing import Roofline
 from benchmarks.training_speed import TRAINING_EPOCHS, training_section
 from sentiment_app.inference.predictor import available_models
@@ -51,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         prog="sentiment bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run for CI")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="run only the scale section; the flags after it go to benchmarks/scale.py (see its --help)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--sections", default="training,inference,app,cold_start")
     parser.add_argument("--models", default=None, help="comma-separated (default: every shipped model)")
@@ -62,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         "sections measure the CPU server and are left out (default out: "
         "benchmarks/results-cuda)",
     )
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--scale" in argv:
+        at = argv.index("--scale")
+        return scale_main(argv[:at] + argv[at + 1 :], prog="python -m benchmarks.run --scale")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -80,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     report: dict[str, Any] = {
-        "command": "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python -m benchmarks.run " + " ".join(argv),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads",
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",

@@ -21,7 +21,7 @@ def training_section(
     names: list[str], quick: bool, roofline: Roofline, device: torch.device = torch.device("cpu")
 ) -> list[dict[str, Any]]:
     from training.data.sources import load_rt_snippets
-    from training.trainer import EncodedSplit, Trainer, TrainingConfig
+    from training.trainer import EncodedSplit, Trainer, TrainingConfig, encode_split
 
     splits = load_rt_snippets(seed=13)
     rows = []
@@ -33,11 +33,9 @@ def training_section(
     for name, changes in variants:
         predictor = load_predictor(name, backend="torch")
         encoder = predictor.encoder
-        id_lists = encoder.encode_ids(splits.train["text"])
-        keep = [i for i, ids in enumerate(id_lists) if ids]
-        data = EncodedSplit([id_lists[i] for i in keep], [splits.train["label"][i] for i in keep])
+        data = encode_split(encoder, splits.train)
         if quick:
-            data = EncodedSplit(data.id_lists[:640], data.labels[:640])
+            data = EncodedSplit(data.ids[:640], data.labels[:640])
         config = predictor.model.config
         if changes:
             import dataclasses
@@ -45,8 +43,8 @@ def training_section(
             config = dataclasses.replace(config, **changes)
         label = name if not changes else f"{name} (embedding {config.embedding_dim})"
         flops = 3 * forward_flops_per_token(config)  # forward + backward ~ 3x forward
-        tokens = sum(len(ids) for ids in data.id_lists)
-        longest = max(len(ids) for ids in data.id_lists)
+        tokens = int(data.ids.lengths.sum())
+        longest = int(data.ids.lengths.max())
         results = {}
         peak = roofline.measure()
         strategies = ["bucketed", "naive"]
@@ -72,9 +70,9 @@ def training_section(
             if strategy == "naive":
                 # every batch padded to the longest text of the data set, in random order: the
                 # same work as running the model over that many steps for every text
-                padded = [list(ids) + [encoder.padding_id] * (longest - len(ids)) for ids in data.id_lists]
+                # (equal lengths: no bucketing)
+                padded = [ids.tolist() + [encoder.padding_id] * (longest - len(ids)) for ids in data.ids]
                 trainer.train_split = EncodedSplit(padded, data.labels)
-                trainer.train_lengths = [longest] * len(padded)  # equal lengths: no bucketing
             trainer.train_epoch(0)  # warm-up epoch (allocator, threads)
             trainers[strategy] = trainer
         # The two strategies' epochs alternate and each keeps its fastest: a slow stretch of the

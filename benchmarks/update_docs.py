@@ -7,6 +7,7 @@ quotes exactly what the commands wrote, from one source each:
     docs/inside-the-networks.md   long-range   assets/long_range.json         (sentiment long-range)
     docs/inside-the-networks.md   gradient-decay  assets/gradient_decay.json  (sentiment gradient-decay)
     benchmarks/README.md          benchmarks   benchmarks/results.md          (sentiment bench)
+    docs/training.md              scale        benchmarks/results-scale.md    (python -m benchmarks.scale)
 
     python -m benchmarks.update_docs           # rewrite the pages
     python -m benchmarks.update_docs --check   # exit 1 if a page is out of date
@@ -157,6 +158,7 @@ BLOCKS: dict[str, dict[str, tuple[str, Callable[[Path], str]]]] = {
         "gradient-decay": ("assets/gradient_decay.json", gradient_decay_table),
     },
     "benchmarks/README.md": {"benchmarks": ("benchmarks/results.md", verbatim)},
+    "docs/training.md": {"scale": ("benchmarks/results-scale.md", verbatim)},
 }
 
 

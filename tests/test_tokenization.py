@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import torch
 
 from sentiment_app.config import TokenizerConfig
-from sentiment_app.tokenization import PAD_TOKEN, UNK_TOKEN, TextEncoder, load_tokenizer, train_tokenizer
+from sentiment_app.tokenization import (
+    PAD_TOKEN,
+    UNK_TOKEN,
+    FlatIds,
+    TextEncoder,
+    load_tokenizer,
+    pad_batch,
+    train_tokenizer,
+)
 from tests.helpers import synthetic_reviews
 
 TEXTS = [text for text, _ in synthetic_reviews(200)]
@@ -79,3 +89,27 @@ def test_bpe_training_is_deterministic():
     config = TokenizerConfig(vocab_size=150, min_frequency=1)
     first = train_tokenizer(TEXTS, config).to_str()
     assert all(train_tokenizer(TEXTS, config).to_str() == first for _ in range(5))
+
+
+def test_flat_ids_hold_every_text_and_pad_the_rows_asked_for():
+    id_lists = [[5, 9, 2], [7], [], [4, 4, 8, 1]]
+    flat = FlatIds.from_lists(id_lists)
+    assert flat.values.dtype == np.int32 and flat.offsets.tolist() == [0, 3, 4, 4, 8]
+    assert [ids.tolist() for ids in flat] == id_lists and flat[-1].tolist() == [4, 4, 8, 1]
+    assert flat.to_lists() == id_lists and flat.take([3, 0]).to_lists() == [[4, 4, 8, 1], [5, 9, 2]]
+    assert FlatIds.concatenate([flat, flat.take([1])]).to_lists() == [*id_lists, [7]]
+    batch = flat.pad(np.array([1, 3, 0]), padding_id=0)
+    expected = pad_batch([id_lists[1], id_lists[3], id_lists[0]], padding_id=0)
+    assert torch.equal(batch.token_ids, expected.token_ids) and torch.equal(batch.lengths, expected.lengths)
+    with pytest.raises(IndexError):
+        flat[4]
+
+
+def test_flat_encoding_gives_the_ids_of_the_per_text_encoder():
+    encoder = TextEncoder(train_tokenizer(TEXTS, TokenizerConfig(vocab_size=150, min_frequency=1, max_length=6)))
+    samples = [*TEXTS[:50], "", "an unseen zyxwv word that runs past the longest length"]
+    assert encoder.encode_flat(samples).to_lists() == encoder.encode_ids(samples)
+    with_offsets, without = encoder.encode(samples), encoder.encode(samples, offsets=False)
+    assert [e.ids for e in with_offsets] == [e.ids for e in without]
+    assert [bool(e.overflowing) for e in with_offsets] == [bool(e.overflowing) for e in without]
+    assert any(e.overflowing for e in without)  # the longest text was truncated

@@ -16,15 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import numpy as np
-import torch
 
-from sentiment_app.tokenization import EncodedBatch, pad_batch
+from sentiment_app.tokenization import EncodedBatch, FlatIds
 
 
 def epoch_batches(
-    lengths: Sequence[int], batch_size: int, seed: int, epoch: int, pool_batches: int = 50
+    lengths: Sequence[int] | np.ndarray, batch_size: int, seed: int, epoch: int, pool_batches: int = 50
 ) -> list[np.ndarray]:
-    """Row indices of each batch for one epoch."""
+    """Row indices of each batch for one epoch (array work throughout, a loop only per batch)."""
     rng = np.random.default_rng([seed, epoch])
     lengths = np.asarray(lengths)
     order = rng.permutation(len(lengths))
@@ -38,26 +37,20 @@ def epoch_batches(
     return [batches[i] for i in shuffled]
 
 
-class PaddedIds:
-    """Every text's ids padded once into one (texts, longest) tensor, so that a batch is a
-    slice rather than a Python loop over its rows."""
-
-    def __init__(self, id_lists: Sequence[Sequence[int]], padding_id: int) -> None:
-        whole = pad_batch(id_lists, padding_id)
-        self.token_ids = whole.token_ids  # (texts, longest)
-        self.lengths = whole.lengths  # (texts,)
-
-    def batch(self, rows: np.ndarray) -> EncodedBatch:
-        index = torch.as_tensor(rows)
-        lengths = self.lengths[index]
-        width = int(lengths.max())
-        return EncodedBatch(token_ids=self.token_ids[index, :width], lengths=lengths)
+def shard_batches(batches: list[np.ndarray], rank: int, world_size: int) -> list[np.ndarray]:
+    """This process's share of an epoch's batches under torchrun: every world_size-th, from its
+    rank, cut to an equal count, since every process must take the same number of steps."""
+    if world_size == 1:
+        return batches
+    steps = len(batches) // world_size
+    return batches[rank::world_size][:steps]
 
 
 def iterate_batches(
-    padded: PaddedIds, labels: Sequence[int], batch_indices: list[np.ndarray]
+    ids: FlatIds, labels: Sequence[int], batch_indices: list[np.ndarray], padding_id: int
 ) -> Iterator[tuple[EncodedBatch, np.ndarray, np.ndarray]]:
-    """Padded batches, their labels and their row indices, in the given order."""
+    """Padded batches, their labels and their row indices, in the given order; each batch is
+    sliced from the flat ids, so its cost does not depend on how many texts there are."""
     labels = np.asarray(labels)
     for rows in batch_indices:
-        yield padded.batch(rows), labels[rows], rows
+        yield ids.pad(rows, padding_id), labels[rows], rows

@@ -14,6 +14,7 @@ from torch import distributed
 from sentiment_app.tokenization import TextEncoder, train_tokenizer
 from training.data.embeddings import VECTOR_SOURCES, WordVectors, load_vectors, minilm_tokenizer
 from training.data.sources import DatasetError, SentimentSplits, load_splits
+from training.data.streaming import TOKENIZER_SAMPLE, StreamingSplits, StreamingTrainSplit, open_streaming_splits
 from training.distill.augment import AugmentSettings
 from training.distill.transfer import TransferSet
 from training.precision import check_precision
@@ -35,16 +36,23 @@ class RunContext:
             check_precision(args.precision, self.device)
         self.tokenizer_config = tokenizer_config_from_args(args)
         self.log(f"loading dataset {args.dataset} ...")
-        self.splits: SentimentSplits = load_splits(
-            args.dataset, seed=args.split_seed, text_column=args.text_column, label_column=args.label_column
-        )
+        self.streaming = getattr(args, "streaming", False)
+        if self.streaming:
+            self.splits: SentimentSplits | StreamingSplits = open_streaming_splits(
+                args.dataset, args.split_seed, args.text_column, args.label_column, args.shuffle_buffer
+            )
+        else:
+            self.splits = load_splits(
+                args.dataset, seed=args.split_seed, text_column=args.text_column, label_column=args.label_column
+            )
         self.fingerprint = self.splits.fingerprint()
         sizes = self.splits.sizes()
         self.log(
             f"{args.dataset}: {sizes['train']:,} train / {sizes['validation']:,} validation "
             f"/ {sizes['test']:,} test texts (fingerprint {self.fingerprint[:12]})"
         )
-        self.reference = ReferenceFigures(self.splits, self.log)
+        # the TF-IDF reference fits the whole training split in memory: not for a stream
+        self.reference = None if self.streaming else ReferenceFigures(self.splits, self.log)
         self.transfer_set = (
             None
             if not args.teacher
@@ -68,6 +76,9 @@ class RunContext:
             source = VECTOR_SOURCES.get(self.args.embeddings or "")
             if source is not None and source.has_own_tokenizer:
                 self._tokenizer = minilm_tokenizer(self.tokenizer_config.max_length)
+            elif self.streaming:  # a bounded sample from the start of the shuffled stream
+                sample = self.splits.tokenizer_sample(self.args.split_seed, TOKENIZER_SAMPLE)
+                self._tokenizer = train_tokenizer(sample, self.tokenizer_config)
             else:
                 self._tokenizer = train_tokenizer(self.splits.train["text"], self.tokenizer_config)
         return self._tokenizer
@@ -85,9 +96,13 @@ class RunContext:
             self._vectors[name] = load_vectors(name)
         return self._vectors[name]
 
-    def encoded(self, split: str) -> EncodedSplit:
+    def encoded(self, split: str) -> EncodedSplit | StreamingTrainSplit:
         if split not in self._encoded:
-            self._encoded[split] = encode_split(TextEncoder(self.tokenizer()), self.splits.splits[split])
+            encoder = TextEncoder(self.tokenizer())
+            if self.streaming and split == "train":
+                self._encoded[split] = StreamingTrainSplit(self.splits, encoder)
+            else:
+                self._encoded[split] = encode_split(encoder, self.splits.splits[split])
         return self._encoded[split]
 
     def transfer(self) -> tuple[EncodedSplit, dict[str, Any]]:

@@ -42,7 +42,7 @@ def behavioural_figures(model, encoder: TextEncoder) -> dict[str, Any]:
 def backend_figures(model, test: EncodedSplit | None, padding_id: int) -> dict[str, Any]:
     """ "onnx" and "bfloat16": do the faster backends agree with eager PyTorch on the test split?"""
     return {
-        backend: None if test is None else check(model, test.id_lists, padding_id)
+        backend: None if test is None else check(model, test.ids, padding_id)
         for backend, check in BACKEND_CHECKS.items()
     }
 

@@ -255,7 +255,9 @@ def train_one(name: str, out_dir: Path, context: RunContext, settings: dict[str,
         },
         "behavioural": behavioural_figures(model, encoder),
         **backend_figures(model, test, encoder.padding_id),
-        "reference": None if test_report is None else context.reference.against(test_report, test.labels),
+        "reference": None
+        if test_report is None or context.reference is None
+        else context.reference.against(test_report, test.labels),
         "library_versions": library_versions(),
         "command": context.command,
         "settings": settings,

@@ -66,6 +66,8 @@ def resolved_settings(name: str, args: argparse.Namespace) -> dict[str, Any]:
             "text_column": args.text_column,
             "label_column": args.label_column,
             "split_seed": args.split_seed,
+            # only when streaming, so that the settings of in-memory runs read as before
+            **({"streaming": True, "shuffle_buffer": args.shuffle_buffer} if getattr(args, "streaming", False) else {}),
         },
         "embeddings": {"source": args.embeddings, "frozen": args.freeze_embeddings},
         "distillation": None

@@ -12,6 +12,7 @@ from sentiment_app.config import MODEL_PRESETS, POOLINGS, TokenizerConfig
 from sentiment_app.tokenization import ALGORITHMS
 from training.data.embeddings import VECTOR_SOURCES, EmbeddingsError
 from training.data.sources import REGISTERED_DATASETS
+from training.data.streaming import DEFAULT_SHUFFLE_BUFFER, TOKENIZER_SAMPLE
 from training.distill.augment import AugmentSettings
 from training.distill.neighbours import NEIGHBOUR_COUNT
 from training.precision import PRECISIONS
@@ -33,7 +34,9 @@ EPILOG = """examples:
   sentiment train --models simple-rnn,lstm,gru --embeddings glove-50d --out runs/compare
   sentiment train --model gru --dataset reviews.csv --text-column review --label-column sentiment
   sentiment train --model lstm --dataset imdb --max-length 400 --out runs/imdb-lstm
+  sentiment train --model bilstm --dataset big.jsonl --streaming --shuffle-buffer 50000 --out runs/big
   torchrun --nproc_per_node 2 -m training.train --model bilstm --out runs/bilstm-ddp
+  torchrun --nnodes 2 --nproc-per-node 1 --rdzv-backend c10d --rdzv-endpoint HOST:29500 -m training.train ...
 
 Shipped recipes (training/recipes/*.toml): {recipes}. A recipe's keys are these flags in
 snake_case; flags given here override them. Each model directory holds config.json,
@@ -83,6 +86,22 @@ def build_parser(prog: str = "sentiment train") -> argparse.ArgumentParser:
         help="seed of the train/validation/test split, kept apart from --seed so that "
         f"runs with different seeds are tested on the same texts (default: "
         f"{DEFAULT_SPLIT_SEED})",
+    )
+    data.add_argument(
+        "--streaming",
+        action="store_true",
+        help="read the training split as a stream, for data bigger than memory: a bounded shuffle "
+        "buffer, pools of texts tokenised as they arrive, a tokenizer trained on the first "
+        f"{TOKENIZER_SAMPLE:,} shuffled training texts; validation and test are held whole and "
+        "scored exactly; single-table sources are split by a seeded hash of each text "
+        "(docs/training.md)",
+    )
+    data.add_argument(
+        "--shuffle-buffer",
+        type=int,
+        default=DEFAULT_SHUFFLE_BUFFER,
+        metavar="N",
+        help=f"rows held in the shuffle buffer with --streaming (default: {DEFAULT_SHUFFLE_BUFFER:,})",
     )
     parser.add_argument(
         "--out",
@@ -292,6 +311,10 @@ def parse_args(argv: list[str], prog: str = "sentiment train") -> argparse.Names
         parser.error("--candidates must be at least 1")
     if args.calibrate_teacher and not args.teacher:
         parser.error("--calibrate-teacher needs --teacher")
+    if args.streaming and args.teacher:
+        parser.error("--streaming cannot distil: --teacher needs every training text's teacher logits in memory")
+    if args.shuffle_buffer < 1:
+        parser.error("--shuffle-buffer must be at least 1")
     if args.swap_copies and not args.teacher:
         parser.error("--swap-copies needs --teacher (the teacher labels the swapped copies)")
     if args.augment_copies < 0 or args.swap_copies < 0:

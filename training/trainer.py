@@ -18,8 +18,8 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from sentiment_app.inference.batched import batched_probabilities
-from sentiment_app.tokenization import TextEncoder
-from training.batching import PaddedIds, epoch_batches, iterate_batches
+from sentiment_app.tokenization import FlatIds, TextEncoder
+from training.batching import epoch_batches, iterate_batches, shard_batches
 from training.evaluation.metrics import classification_report
 from training.gradient_norm import EmbeddingRowsRead, global_gradient_norm
 from training.precision import autocast, check_precision
@@ -53,31 +53,43 @@ class TrainingConfig:
 
 @dataclass
 class EncodedSplit:
-    id_lists: list[list[int]]
+    """A tokenised split: every text's ids in one flat array (lists of lists are converted)."""
+
+    ids: FlatIds
     labels: list[int]
     # A teacher's (texts, num_labels) logits: when present the model learns to match the
     # teacher's probabilities instead of the 0/1 labels (knowledge distillation).
     soft_targets: np.ndarray | None = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.ids, FlatIds):
+            self.ids = FlatIds.from_lists(self.ids)
+        if len(self.ids) != len(self.labels):
+            raise ValueError(f"{len(self.ids)} texts but {len(self.labels)} labels")
+
     def __len__(self) -> int:
         return len(self.labels)
 
 
+ENCODE_CHUNK = 10_000  # texts read and tokenised at a time: bounded memory, parallel encoding
+
+
 def encode_split(encoder: TextEncoder, dataset, soft_targets: np.ndarray | None = None) -> EncodedSplit:
-    """Tokenise a split once, through `datasets.map`; texts with no tokens are left out (and
-    their rows of `soft_targets`, a teacher's logits, with them)."""
-    encoded = dataset.map(
-        lambda batch: {"input_ids": encoder.encode_ids(batch["text"])},
-        batched=True,
-        batch_size=1000,
-        desc="tokenising",
-        keep_in_memory=True,
-    )
-    id_lists, labels = encoded["input_ids"], encoded["label"]
-    keep = [row for row, ids in enumerate(id_lists) if ids]
+    """Tokenise a split once, a chunk of rows at a time, straight into flat arrays (never one
+    row at a time through `datasets`, whose per-row reads grow with the table); texts with no
+    tokens are left out (and their rows of `soft_targets`, a teacher's logits, with them)."""
+    parts: list[FlatIds] = []
+    labels: list[int] = []
+    for rows in dataset.select_columns(["text", "label"]).iter(batch_size=ENCODE_CHUNK):
+        parts.append(encoder.encode_flat(rows["text"]))
+        labels.extend(rows["label"])
+    ids = FlatIds.concatenate(parts)
+    keep = np.flatnonzero(ids.lengths > 0)
+    if len(keep) == len(ids):
+        return EncodedSplit(ids=ids, labels=labels, soft_targets=soft_targets)
     return EncodedSplit(
-        id_lists=[id_lists[row] for row in keep],
-        labels=[labels[row] for row in keep],
+        ids=ids.take(keep),
+        labels=np.asarray(labels, dtype=np.int64)[keep].tolist(),
         soft_targets=None if soft_targets is None else soft_targets[keep],
     )
 
@@ -113,7 +125,7 @@ def evaluate_split(
     """Accuracy, macro-F1, confusion matrix and mean cross-entropy of `model` on `split`."""
     was_training = model.training
     model.eval()
-    probabilities = batched_probabilities(model, split.id_lists, padding_id, batch_size=256)
+    probabilities = batched_probabilities(model, split.ids, padding_id, batch_size=256)
     model.train(was_training)
     labels = torch.as_tensor(split.labels)
     picked = probabilities[torch.arange(len(labels)), labels].clamp_min(1e-12)
@@ -173,7 +185,7 @@ class Trainer:
         self,
         model: nn.Module,
         config: TrainingConfig,
-        train: EncodedSplit,
+        train: EncodedSplit,  # or a StreamingTrainSplit (training/data/streaming.py)
         validation: EncodedSplit,
         padding_id: int,
         label_names: Sequence[str],
@@ -214,38 +226,40 @@ class Trainer:
         # Under torchrun the gradients are averaged over every process's rows, so only a single
         # process knows which embedding rows can hold a gradient.
         self.rows_read = EmbeddingRowsRead(model.embedding) if self.world_size == 1 else None
-        self.train_lengths = [len(ids) for ids in train.id_lists]
-        self.padded: PaddedIds | None = None  # built on first use
-        self.padded_source: EncodedSplit | None = None
 
     def epoch_share(self, epoch: int) -> list[np.ndarray]:
         """This process's batches of the epoch: all of them, or every world_size-th under
         torchrun (cut to an equal count, since every process must take the same steps)."""
-        batches = epoch_batches(self.train_lengths, self.config.batch_size, self.config.seed, epoch)
-        if self.world_size == 1:
-            return batches
-        steps = len(batches) // self.world_size
-        return batches[self.rank :: self.world_size][:steps]
+        lengths = self.train_split.ids.lengths
+        batches = epoch_batches(lengths, self.config.batch_size, self.config.seed, epoch)
+        return shard_batches(batches, self.rank, self.world_size)
 
     def train_epoch(self, epoch: int) -> dict[str, Any]:
         self.model.train()
-        batches = self.epoch_share(epoch)
+        split = self.train_split
+        if isinstance(split, EncodedSplit):
+            batches = self.epoch_share(epoch)
+            planned = sum(len(rows) for rows in batches)
+            batch_stream = iterate_batches(split.ids, split.labels, batches, self.padding_id)
+        else:  # a stream (training/data/streaming.py): its length is known, its batches come as read
+            planned = len(split) // self.world_size
+            batch_stream = split.batches(
+                epoch, self.config.batch_size, self.config.seed, self.rank, self.world_size, self.padding_id
+            )
         total_loss = correct = seen = 0
         gradient_norms: list[float] = []
         started = time.perf_counter()
         progress = tqdm(
-            total=sum(len(rows) for rows in batches),
+            total=planned,
             desc=f"epoch {epoch}",
             unit="sample",
             disable=not self.show_progress or self.rank != 0,
             leave=False,
             dynamic_ncols=True,
         )
-        if self.padded is None or self.padded_source is not self.train_split:
-            self.padded, self.padded_source = PaddedIds(self.train_split.id_lists, self.padding_id), self.train_split
-        soft = self.train_split.soft_targets
+        soft = split.soft_targets
         with self.rows_read or contextlib.nullcontext():
-            for batch, labels, rows in iterate_batches(self.padded, self.train_split.labels, batches):
+            for batch, labels, rows in batch_stream:
                 targets = torch.as_tensor(labels).to(self.device)
                 token_ids = self.drop_tokens(batch.token_ids, batch.lengths).to(self.device)
                 lengths = batch.lengths.to(self.device)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
-from sentiment_app.tokenization import pad_batch
+from sentiment_app.tokenization import FlatIds, pad_batch
 
 DEFAULT_BATCH_SIZE = 64
 
@@ -14,7 +15,7 @@ DEFAULT_BATCH_SIZE = 64
 @torch.inference_mode()
 def batched_probabilities(
     model: torch.nn.Module,
-    id_lists: Sequence[Sequence[int]],
+    id_lists: Sequence[Sequence[int]] | FlatIds,
     padding_id: int,
     batch_size: int = DEFAULT_BATCH_SIZE,
     temperature: float = 1.0,
@@ -22,10 +23,15 @@ def batched_probabilities(
     """Softmax outputs (num_texts, num_labels) of logits / temperature, in input order. Texts of
     similar length are batched together, so that little time goes into padding (which never
     changes a result)."""
-    order = sorted(range(len(id_lists)), key=lambda index: len(id_lists[index]))
+    if isinstance(id_lists, FlatIds):  # the trainer's flat arrays: lengths and batches are slices
+        lengths, pad = id_lists.lengths, lambda rows: id_lists.pad(rows, padding_id)
+    else:
+        lengths = np.fromiter(map(len, id_lists), dtype=np.int64, count=len(id_lists))
+        pad = lambda rows: pad_batch([id_lists[index] for index in rows], padding_id)  # noqa: E731
+    order = np.argsort(lengths, kind="stable")  # (texts,), shortest first
     result = torch.empty(len(id_lists), len(model.config.labels))
     chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
-    batches = (pad_batch([id_lists[index] for index in chunk], padding_id) for chunk in chunks)
+    batches = (pad(chunk) for chunk in chunks)
     if hasattr(model, "score_batches"):  # ONNX Runtime: batches shared out over the cores
         scored = model.score_batches(batches)
     else:
@@ -35,7 +41,7 @@ def batched_probabilities(
     # their cores; the softmax is one op at the end
     logits = [batch_logits.float().cpu() for batch_logits in scored]  # each (chunk, labels)
     if logits:
-        result[order] = torch.softmax(torch.cat(logits) / temperature, dim=-1)
+        result[torch.from_numpy(order)] = torch.softmax(torch.cat(logits) / temperature, dim=-1)
     return result
 
 

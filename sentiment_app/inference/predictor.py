@@ -228,7 +228,8 @@ class Predictor:
         return self.encoder.max_length
 
     def encodings(self, texts: Sequence[str]) -> list:
-        """The tokenizer's Encodings (ids, tokens, word ids, overflow) of the texts."""
+        """The tokenizer's Encodings of the texts: ids, tokens, word ids (the familiarity check reads
+        them; the batch encoder's fast path leaves them out) and overflow."""
         if isinstance(texts, str):
             raise TypeError("predict() takes a list of texts, not a single string")
         return self.encoder.encode([str(text) for text in texts])

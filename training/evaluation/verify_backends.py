@@ -57,7 +57,7 @@ def verify_directory(directory: Path) -> dict[str, Any]:
     test = encode_split(loaded.encoder, load_recorded_splits(metrics["dataset"]).test)
     results = {}
     for backend, check in BACKEND_CHECKS.items():
-        figures = check(loaded.model, test.id_lists, loaded.encoder.padding_id)
+        figures = check(loaded.model, test.ids, loaded.encoder.padding_id)
         if figures is not None:
             results[backend] = metrics[backend] = figures
     if results:
