@@ -14,11 +14,13 @@ MAX_UNITS_NAMED = 1_024  # units one request may fix; the largest shipped model 
 
 # --- uploaded and read files ---------------------------------------------------------------------
 MAX_UPLOAD_BYTES = 25 * MIB  # one file; Gradio's "25mb" is 25 MiB too
-MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # one upload request: the file and its form fields
+MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # any request body: an upload's file and its form fields
 MAX_FILES_PER_REQUEST = 1  # the Batch tab sends one file
-MAX_UPLOADS_AT_ONCE = 2  # upload bodies held in memory at once, while they are checked
+MAX_UPLOADS_AT_ONCE = 2  # multipart bodies held in memory at once, from arrival until Gradio is done
+UPLOAD_READ_TIMEOUT_S = 60  # a client slower than this is cut off, so that it cannot hold a slot
 UPLOAD_SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl", ".json")
 MAX_UPLOAD_ROWS = 100_000
+MAX_CELLS = 2_000_000  # rows times columns of a table: 100,000 rows of 20 columns
 MAX_COLUMNS = 100  # of a table, header included
 MAX_COLUMN_NAME_CHARS = 200
 MAX_FIELD_CHARS = 1 * MIB  # one cell; texts are cut to MAX_TEXT_CHARS when scored

@@ -66,6 +66,7 @@ def test_whitespace_only_text_through_the_cli_gets_an_error_record_per_line(tiny
         ("   ", None, "empty text: nothing to classify"),
         ("\t", None, "empty text: nothing to classify"),
     ]
+    assert all({"verdict", "unfamiliar", "probabilities"} <= set(row) for row in rows)  # one record shape
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ from sentiment_app.limits import (
 )
 from sentiment_app.storage.textio import (
     InputFileError,
+    TooManyRows,
     column_texts,
     decode_utf8,
     read_table,
@@ -58,11 +59,16 @@ def read_upload(path: str | Path) -> tuple[list[str], list[dict[str, Any]]]:
         raise UserInputError(f"The file is {size_text(size)}; the limit is {size_text(MAX_UPLOAD_BYTES)}.")
     with open(path, "rb") as handle:
         data = handle.read(MAX_UPLOAD_BYTES + 1)
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if path.suffix.lower() == ".txt" and lines > MAX_UPLOAD_ROWS:  # counted before anything is split
+        raise UserInputError(f"The file has {lines:,} rows; the limit is {MAX_UPLOAD_ROWS:,}.")
     try:
         if path.suffix.lower() == ".txt":
             columns, rows = ["text"], [{"text": line} for line in split_lines(decode_utf8(data, path.name))]
         else:
-            columns, rows = read_table(data, path.name)
+            columns, rows = read_table(data, path.name, max_rows=MAX_UPLOAD_ROWS)
+    except TooManyRows as error:
+        raise UserInputError(f"The file has {str(error).split(': ', 1)[1]}.") from error
     except InputFileError as error:
         raise UserInputError(str(error).replace(str(path), path.name)) from error
     if len(rows) > MAX_UPLOAD_ROWS:
@@ -87,6 +93,8 @@ def score_file(
         texts = column_texts(columns, rows, text_column, Path(path).name)
     except InputFileError as error:
         raise UserInputError(str(error)) from error
+    if label_column and label_column not in columns:
+        raise UserInputError(f"No label column {label_column!r}; the columns are {', '.join(map(repr, columns))}.")
     names = models or service.model_names
     for name in names:
         service.predictor(name)
@@ -149,7 +157,15 @@ def run_models(
     return outputs
 
 
-def accuracy_rows(service, rows, label_column, names, outputs, notes) -> list[dict[str, Any]]:
+def accuracy_rows(
+    service: SentimentService,
+    rows: list[dict[str, Any]],
+    label_column: str,
+    names: list[str],
+    outputs: dict[str, list[Prediction | None]],
+    notes: list[str],
+) -> list[dict[str, Any]]:
+    """Each model's accuracy on the rows whose label reads as 0/1 or negative/positive."""
     gold = [label_to_id(row.get(label_column)) for row in rows]
     usable = [i for i, value in enumerate(gold) if value is not None]
     if len(usable) < len(gold):

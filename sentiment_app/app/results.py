@@ -67,4 +67,5 @@ class ResultStore:
             shutil.rmtree(directory, ignore_errors=True)
 
     def __len__(self) -> int:
-        return len(self._made)
+        with self._lock:
+            return len(self._made)

@@ -78,7 +78,8 @@ class UnitHandlers:
         except Exception:
             logger.exception("ablation failed")
             return UNEXPECTED
-        positive = self.service.predictor(model).labels[-1]
+        labels = self.service.predictor(model).labels
+        positive = "positive" if "positive" in labels else labels[-1]
         change = result.after[positive] - result.before[positive]
         return notes_markdown(
             [

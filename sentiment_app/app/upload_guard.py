@@ -1,7 +1,8 @@
-"""An ASGI middleware that refuses an upload before Gradio stores any of it.
+"""An ASGI middleware that bounds every request body and refuses an upload before Gradio
+stores or parses any of it.
 
 Gradio's own limit is per file; this one bounds the whole request, the number of files and
-their types, so no request can fill the upload cache with what the app will never read.
+their types, on every route that takes multipart bodies.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sentiment_app.limits import (
     MAX_FILES_PER_REQUEST,
     MAX_REQUEST_BYTES,
     MAX_UPLOADS_AT_ONCE,
+    UPLOAD_READ_TIMEOUT_S,
     UPLOAD_SUFFIXES,
     size_text,
 )
@@ -71,45 +73,92 @@ def check_upload(body: bytes, content_type: bytes) -> None:
 
 
 class UploadGuard:
-    """Read an upload request whole (it is bounded), check it, then hand it on or refuse it."""
+    """Every POST body bounded; a multipart one (Gradio parses them on several routes: uploads,
+    component servers, recordings) read whole, checked, then handed on, or refused."""
 
     def __init__(self, app) -> None:
         self.app = app
-        self.slots = asyncio.Semaphore(MAX_UPLOADS_AT_ONCE)  # bodies held in memory at once
+        self.slots = asyncio.Semaphore(MAX_UPLOADS_AT_ONCE)  # multipart bodies held at once
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].endswith("/upload"):
+        if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        async with self.slots:
+        try:
+            headers = single_headers(scope["headers"])
+            declared_length(headers)
+        except UploadRefused as refusal:
+            await refuse(send, refusal.status, str(refusal))
+            return
+        content_type = headers.get(b"content-type", b"")
+        if not parse_options_header(content_type)[0].startswith(b"multipart/"):
+            await self.app(scope, bounded(receive), send)
+            return
+        async with self.slots:  # held until the app is done with the body
             try:
-                body = await read_body(headers, receive)
-                check_upload(body, headers.get(b"content-type", b""))
+                body = await asyncio.wait_for(read_body(headers, receive), UPLOAD_READ_TIMEOUT_S)
+                check_upload(body, content_type)
+            except TimeoutError:
+                await refuse(send, 408, f"the upload did not arrive within {UPLOAD_READ_TIMEOUT_S} seconds")
+                return
             except UploadRefused as refusal:
                 await refuse(send, refusal.status, str(refusal))
                 return
-        delivered = False
+            delivered = False
 
-        async def replay():
-            nonlocal delivered
-            if delivered:
-                return await receive()
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            async def replay():
+                nonlocal delivered
+                if delivered:
+                    return await receive()
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, replay, send)
+            await self.app(scope, replay, send)
+
+
+def single_headers(raw: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    """The request's headers; a repeated Content-Type or Content-Length is refused (the guard and
+    the app could otherwise read different ones)."""
+    headers: dict[bytes, bytes] = {}
+    for name, value in raw:
+        name = name.lower()
+        if name in (b"content-type", b"content-length") and name in headers:
+            raise UploadRefused(400, f"more than one {name.decode()} header")
+        headers[name] = value
+    return headers
+
+
+def declared_length(headers: dict[bytes, bytes]) -> int | None:
+    """The Content-Length, refused when it is not a number or over MAX_REQUEST_BYTES."""
+    declared = headers.get(b"content-length")
+    if declared is None:
+        return None
+    if not declared.isdigit():
+        raise UploadRefused(400, "the Content-Length is not a number")
+    if int(declared) > MAX_REQUEST_BYTES:
+        raise UploadRefused(
+            413, f"the request is {size_text(int(declared))}; the limit is {size_text(MAX_REQUEST_BYTES)} per request"
+        )
+    return int(declared)
+
+
+def bounded(receive):
+    """`receive` that ends the request (as a disconnect) once its body passes MAX_REQUEST_BYTES."""
+    size = 0
+
+    async def receive_bounded():
+        nonlocal size
+        message = await receive()
+        size += len(message.get("body", b""))
+        return {"type": "http.disconnect"} if size > MAX_REQUEST_BYTES else message
+
+    return receive_bounded
 
 
 async def read_body(headers: dict[bytes, bytes], receive) -> bytes:
     """The request body, refused once it declares or sends more than MAX_REQUEST_BYTES."""
-    declared = headers.get(b"content-length")
-    if declared is None or not declared.isdigit():
+    if declared_length(headers) is None:
         raise UploadRefused(411, "an upload needs a Content-Length header")
-    if int(declared) > MAX_REQUEST_BYTES:
-        raise UploadRefused(
-            413, f"the upload is {size_text(int(declared))}; the limit is {size_text(MAX_REQUEST_BYTES)} per request"
-        )
     chunks, size = [], 0
     while True:
         message = await receive()

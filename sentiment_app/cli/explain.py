@@ -79,8 +79,7 @@ def explanation_record(
     return {
         "model": predictor.name,
         "text": text,
-        "label": prediction.label,
-        "probabilities": prediction.probabilities,
+        **prediction.to_dict(),
         "tokens": [
             {"token": token, "start": start, "end": end, "attribution": piece.score, "gradient_norm": norm}
             for token, (start, end), piece, norm in zip(flow.tokens, flow.offsets, per_token.words, flow.norms)
@@ -97,6 +96,10 @@ def explanation_record(
 def unit_records(predictor, text: str, span: str | None, threshold: float, ablate: str | None, clamp: float) -> dict:
     """The units on across `span` with their reference matches, and the prediction with `ablate` held."""
     if predictor.loaded.config.model.architecture != "recurrent":
+        if span is not None or ablate is not None:
+            raise UnitError(
+                f"{predictor.name} has no recurrent units (it averages its word vectors): drop --span and --ablate"
+            )
         return {}
     records: dict = {}
     if span is not None:

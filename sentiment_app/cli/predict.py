@@ -93,6 +93,14 @@ def stdin_texts(stream: io.BufferedIOBase) -> Iterator[str]:
         yield text.removeprefix("\ufeff") if number == 1 else text
 
 
+EMPTY_RECORD = {
+    "label": None,
+    "verdict": None,
+    "probabilities": None,
+    "unfamiliar": None,
+}  # every record has these keys
+
+
 def score(predictor: Predictor, texts: Iterable[str]) -> Iterator[dict[str, Any]]:
     """One output record per input text, in order; empty or unreadable ones get an error."""
     texts = iter(texts)
@@ -101,11 +109,11 @@ def score(predictor: Predictor, texts: Iterable[str]) -> Iterator[dict[str, Any]
         predictions = iter(predictor.predict_or_skip(readable))
         for text in chunk:
             if isinstance(text, LineProblem):
-                yield {"text": None, "label": None, "probabilities": None, "error": str(text)}
+                yield {**EMPTY_RECORD, "text": None, "error": str(text)}
                 continue
             prediction = next(predictions)
             if prediction is None:
-                yield {"text": text, "label": None, "probabilities": None, "error": "empty text: nothing to classify"}
+                yield {**EMPTY_RECORD, "text": text, "error": "empty text: nothing to classify"}
             else:
                 yield {"text": text, **prediction.to_dict()}
 

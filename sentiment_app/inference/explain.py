@@ -77,7 +77,11 @@ def explain(predictor: Predictor, text: str, positive_label: str = "positive", l
     positive = predictor.labels.index(positive_label)
     with torch.inference_mode():
         probabilities = batched_probabilities(
-            predictor.scorer(len(variants)), variants, predictor.encoder.padding_id, batch_size=256
+            predictor.scorer(len(variants)),
+            variants,
+            predictor.encoder.padding_id,
+            batch_size=256,
+            temperature=predictor.calibration.temperature,  # in the units of the answer shown beside it
         )
     full = float(probabilities[0, positive])
     words = [

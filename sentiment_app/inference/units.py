@@ -88,11 +88,14 @@ def read_reference_corpus(path: Path = REFERENCE_CORPUS) -> tuple[list[str], lis
     if not path.is_file() or path.stat().st_size > MAX_CORPUS_BYTES:
         raise UnitError(f"{path}: no reference corpus (or over {MAX_CORPUS_BYTES // 2**20} MiB)")
     texts, labels = [], []
-    for line in path.read_text(encoding="utf-8").split("\n")[:MAX_REFERENCE_TEXTS]:
+    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n")[:MAX_REFERENCE_TEXTS], start=1):
         if line.strip():
-            record = json.loads(line)
-            texts.append(str(record["text"]))
-            labels.append(int(record["label"]))
+            try:
+                record = json.loads(line)
+                texts.append(str(record["text"]))
+                labels.append(int(record["label"]))
+            except (ValueError, KeyError, TypeError) as error:
+                raise UnitError(f"{path}: line {number} is not a record of text and label ({error})") from error
     return texts, labels
 
 

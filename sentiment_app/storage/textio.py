@@ -8,7 +8,7 @@ import io
 import json
 from pathlib import Path
 
-from sentiment_app.limits import MAX_COLUMN_NAME_CHARS, MAX_COLUMNS, MAX_FIELD_CHARS, UPLOAD_SUFFIXES
+from sentiment_app.limits import MAX_CELLS, MAX_COLUMN_NAME_CHARS, MAX_COLUMNS, MAX_FIELD_CHARS, UPLOAD_SUFFIXES
 
 TEXT_SUFFIXES = UPLOAD_SUFFIXES
 csv.field_size_limit(MAX_FIELD_CHARS)  # one cell may hold a whole long review, not a whole file
@@ -51,7 +51,24 @@ def split_lines(text: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
-def rows_from_table(text: str, name: str, delimiter: str) -> tuple[list[str], list[dict[str, str]]]:
+OBJECTS_PER_ROW = 4  # nested objects a JSON array's rows may hold on average before the parse is refused
+
+
+class TooManyRows(InputFileError):
+    """A file with more rows (or cells) than the caller reads; raised as soon as the bound is passed."""
+
+
+def check_size(rows: int, columns: int, max_rows: int | None, name: str) -> None:
+    """Stop reading once a file passes `max_rows` rows or MAX_CELLS cells (rows times columns)."""
+    if max_rows is not None and rows > max_rows:
+        raise TooManyRows(f"{name}: over {max_rows:,} rows; the limit is {max_rows:,}")
+    if max_rows is not None and rows * max(columns, 1) > MAX_CELLS:
+        raise TooManyRows(f"{name}: over {MAX_CELLS:,} cells (rows times columns); the limit is {MAX_CELLS:,}")
+
+
+def rows_from_table(
+    text: str, name: str, delimiter: str, max_rows: int | None = None
+) -> tuple[list[str], list[dict[str, str]]]:
     """Columns and rows of a CSV/TSV text; a file that parses two ways is refused, never guessed."""
     first_line = text[: text.find("\n") if "\n" in text else len(text)]
     if len(first_line) > MAX_COLUMNS * (MAX_COLUMN_NAME_CHARS + 3):
@@ -74,6 +91,7 @@ def rows_from_table(text: str, name: str, delimiter: str) -> tuple[list[str], li
                         f"the header has {len(columns)} (a missing or extra delimiter?)"
                     )
                 rows.append(dict(zip(columns, record)))
+                check_size(len(rows), len(columns), max_rows, name)
             start = reader.line_num + 1
     except csv.Error as error:
         raise InputFileError(f"{name}: {table_error(str(error), start)}") from error
@@ -118,9 +136,17 @@ def parse_json(text: str, where: str, whole_file: bool = False) -> object:
         raise InputFileError(f"{where} is nested too deeply to read") from error
 
 
-def rows_from_jsonl(text: str, name: str) -> tuple[list[str], list[dict]]:
+def rows_from_jsonl(text: str, name: str, max_rows: int | None = None) -> tuple[list[str], list[dict]]:
     """JSON Lines (one object per line, split at \\n only), or one JSON array of objects."""
-    if text.lstrip().startswith("["):
+    array = text.lstrip().startswith("[")
+    if max_rows is not None:  # bound the parse: a JSON Lines record is a line, an array's is an object
+        if not array:
+            check_size(text.count("\n") + 1 - text.endswith("\n"), 1, max_rows, name)
+        elif text.count("{") > OBJECTS_PER_ROW * max_rows:
+            raise TooManyRows(
+                f"{name}: over {OBJECTS_PER_ROW * max_rows:,} JSON objects; at most {max_rows:,} rows are read"
+            )
+    if array:
         parsed = parse_json(text, name, whole_file=True)
         numbered = list(enumerate(parsed, start=1)) if isinstance(parsed, list) else [(1, parsed)]
     else:
@@ -135,6 +161,7 @@ def rows_from_jsonl(text: str, name: str) -> tuple[list[str], list[dict]]:
             raise InputFileError(f"{name}: record {number} is not a JSON object")
         rows.append(row)
         columns.update(dict.fromkeys(row))
+        check_size(len(rows), len(columns), max_rows, name)
         if len(columns) > MAX_COLUMNS:
             raise InputFileError(
                 f"{name}: the records have over {MAX_COLUMNS} distinct keys; the limit is {MAX_COLUMNS}"
@@ -142,14 +169,15 @@ def rows_from_jsonl(text: str, name: str) -> tuple[list[str], list[dict]]:
     return list(columns), rows
 
 
-def read_table(data: bytes, name: str) -> tuple[list[str], list[dict]]:
-    """Columns and rows of a .csv, .tsv or .jsonl/.json (JSON Lines) file's bytes."""
+def read_table(data: bytes, name: str, max_rows: int | None = None) -> tuple[list[str], list[dict]]:
+    """Columns and rows of a .csv, .tsv or .jsonl/.json (JSON Lines) file's bytes; with `max_rows`,
+    reading stops as soon as the file passes it (or MAX_CELLS cells)."""
     suffix = Path(name).suffix.lower()
     text = decode_utf8(data, name)
     if suffix in (".csv", ".tsv"):
-        return rows_from_table(text, name, "\t" if suffix == ".tsv" else ",")
+        return rows_from_table(text, name, "\t" if suffix == ".tsv" else ",", max_rows)
     if suffix in (".jsonl", ".json"):
-        return rows_from_jsonl(text, name)
+        return rows_from_jsonl(text, name, max_rows)
     raise InputFileError(f"{name}: not a table; use .csv, .tsv or .jsonl")
 
 

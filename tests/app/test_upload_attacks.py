@@ -196,3 +196,71 @@ def test_a_request_that_lies_about_its_length_is_refused(app_url):
         response = http.send(request)  # a streamed body: no Content-Length
     assert response.status_code == 411
     assert MAX_REQUEST_BYTES < 2 * MAX_UPLOAD_BYTES
+
+
+def test_a_file_of_a_million_empty_rows_is_refused_before_it_is_split(service, tmp_path):
+    for name, content in (("blank.txt", "\n" * 2_000_000), ("commas.csv", "a,b\n" + ",\n" * 1_000_000)):
+        path = tmp_path / name
+        path.write_text(content)
+        tracemalloc.start()
+        try:
+            message = refusal(service, path)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert "the limit is 100,000" in message
+        assert peak < 100 * MIB, f"{name}: peak {peak / MIB:.0f} MiB"  # was 271 MB for 1 MB of newlines
+
+
+def test_a_table_over_the_cell_limit_is_refused(service, tmp_path):
+    path = tmp_path / "cells.csv"
+    columns = 30
+    path.write_text(",".join(f"c{i}" for i in range(columns)) + "\n" + ("x," * (columns - 1) + "x\n") * 70_000)
+    assert "cells (rows times columns); the limit is 2,000,000" in refusal(service, path)
+
+
+def test_a_misspelled_label_column_is_named(service, tmp_path):
+    path = tmp_path / "texts.csv"
+    path.write_text("text,label\ngood film,1\n")
+    with pytest.raises(UserInputError, match="No label column 'lable'"):
+        service.score_file(path, "text", label_column="lable")
+
+
+def test_every_multipart_route_and_every_post_body_is_bounded(app_url):
+    url = app_url.rstrip("/")
+    body, content_type = multipart([("a.csv", b"text\ngood\n"), ("b.csv", b"text\nbad\n")])
+    for route in ("/gradio_api/component_server", "/gradio_api/process_recording"):
+        response = httpx.post(f"{url}{route}", content=body, headers={"content-type": content_type}, timeout=60)
+        assert response.status_code == 400 and "the limit is 1" in response.text, route
+    big = httpx.post(
+        f"{url}/gradio_api/call/predict",
+        content=b'{"data": ["' + b"x" * (MAX_REQUEST_BYTES + 1) + b'", ""]}',
+        headers={"content-type": "application/json"},
+        timeout=60,
+    )
+    assert big.status_code == 413
+    body, content_type = multipart([("texts.csv", b"text\ngood film\n")])
+    twice = httpx.post(
+        f"{url}/gradio_api/upload",
+        content=body,
+        headers=[("content-type", content_type), ("content-type", "multipart/form-data; boundary=other")],
+        timeout=60,
+    )
+    assert twice.status_code == 400 and "more than one content-type header" in twice.text
+
+
+def test_a_client_that_trickles_its_upload_is_cut_off(app_url, monkeypatch):
+    import socket
+    from urllib.parse import urlparse
+
+    from sentiment_app.app import upload_guard
+
+    monkeypatch.setattr(upload_guard, "UPLOAD_READ_TIMEOUT_S", 1)
+    address = urlparse(app_url)
+    with socket.create_connection((address.hostname, address.port), timeout=30) as connection:
+        connection.sendall(
+            b"POST /gradio_api/upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+            b"Content-Length: 1000\r\n\r\n--b\r\n"
+        )  # and nothing more
+        reply = connection.recv(4096).decode()
+    assert reply.startswith("HTTP/1.1 408") and "did not arrive within 1 seconds" in reply

@@ -74,3 +74,11 @@ def test_explain_carries_the_units_their_matches_and_an_ablation(tiny_model_dir,
     assert set(record["ablation"]["after"]) == {"label", "probabilities"}
     assert explain_main(["--model", str(tiny_model_dir), "--ablate", "x,y", text]) == 2
     assert "--ablate takes unit numbers" in capsys.readouterr().err
+
+
+def test_explain_carries_the_verdict_and_refuses_units_of_a_model_without_them(trained_models, capsys):
+    assert explain_main(["--model", str(trained_models / "lstm"), TEXT]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["verdict"] == record["label"] and record["unfamiliar"] is None
+    assert explain_main(["--model", str(trained_models / "bag-of-embeddings"), "--span", "dull", TEXT]) == 2
+    assert "no recurrent units" in capsys.readouterr().err

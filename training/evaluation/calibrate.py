@@ -109,8 +109,11 @@ def calibrate_directory(directory: Path) -> dict[str, Any]:
     positive = predictor.labels.index("positive") if "positive" in predictor.labels else 1
 
     def probabilities(split) -> tuple[np.ndarray, np.ndarray]:
-        ids = [ids for ids in predictor.encode(list(split["text"]))[0]]
-        return predictor.probabilities(ids).numpy().astype(np.float64), np.array(split["label"])
+        """Probabilities and labels of the split's texts that have tokens (an empty one has no answer)."""
+        id_lists = predictor.encode(list(split["text"]))[0]
+        kept = [index for index, ids in enumerate(id_lists) if ids]
+        labels = np.array(split["label"])[kept]
+        return predictor.probabilities([id_lists[i] for i in kept]).numpy().astype(np.float64), labels
 
     validation, validation_labels = probabilities(splits.validation)
     test, test_labels = probabilities(splits.test)
@@ -132,7 +135,7 @@ def calibrate_directory(directory: Path) -> dict[str, Any]:
     }
 
     def positive_probability(texts):
-        return predictor.probabilities(predictor.encode(list(texts))[0])[:, positive].tolist()
+        return [p.probabilities[predictor.labels[positive]] for p in predictor.predict(list(texts))]
 
     behaviour = dict(metrics.get("behavioural") or {})
     behaviour["halves"] = {
