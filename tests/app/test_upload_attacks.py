@@ -36,17 +36,22 @@ def refusal(service, path: Path) -> str:
     return str(caught.value)
 
 
+def refusal_and_peak(service, path: Path) -> tuple[str, int]:
+    """The refusal's message and the peak of Python's allocations while it was made."""
+    tracemalloc.start()
+    try:
+        message = refusal(service, path)
+        return message, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_a_million_column_csv_is_refused_from_its_header_in_bounded_memory(service, tmp_path):
     path = tmp_path / "wide.csv"
     columns = 10**6
     path.write_text(",".join(f"c{i}" for i in range(columns)) + "\n" + ",".join("x" * columns) + "\n")
     assert path.stat().st_size > 9 * 10**6
-    tracemalloc.start()
-    try:
-        message = refusal(service, path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    message, peak = refusal_and_peak(service, path)
     assert "header line" in message and f"at most {MAX_COLUMNS} columns" in message
     assert peak < 4 * path.stat().st_size, f"peak {peak / MIB:.0f} MiB"  # the bytes and their text, no table
 
@@ -202,12 +207,7 @@ def test_a_file_of_a_million_empty_rows_is_refused_before_it_is_split(service, t
     for name, content in (("blank.txt", "\n" * 2_000_000), ("commas.csv", "a,b\n" + ",\n" * 1_000_000)):
         path = tmp_path / name
         path.write_text(content)
-        tracemalloc.start()
-        try:
-            message = refusal(service, path)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        message, peak = refusal_and_peak(service, path)
         assert "the limit is 100,000" in message
         assert peak < 100 * MIB, f"{name}: peak {peak / MIB:.0f} MiB"  # was 271 MB for 1 MB of newlines
 
