@@ -13,7 +13,7 @@ import sentiment_app
 from sentiment_app.inference.batched import batched_probabilities
 from sentiment_app.tokenization import TextEncoder
 from training.data.sources import SentimentSplits
-from training.evaluation.behaviour import run_checks
+from training.evaluation.behaviour import halves, run_checks
 from training.evaluation.reference import ReferenceResult, tfidf_logistic_regression
 from training.evaluation.significance import bootstrap_accuracy_interval, mcnemar
 from training.evaluation.verify_backends import BACKEND_CHECKS
@@ -30,13 +30,18 @@ def test_figures(model, split: EncodedSplit, padding_id: int, labels) -> dict[st
 
 
 def behavioural_figures(model, encoder: TextEncoder) -> dict[str, Any]:
+    """Pass rates of the behavioural checks, overall, per check and on each half (tuning, held apart)."""
     positive = list(model.config.labels).index("positive") if "positive" in model.config.labels else 1
 
     def positive_probability(texts):
         probabilities = batched_probabilities(model, encoder.encode_ids(texts), encoder.padding_id)
         return probabilities[:, positive].tolist()
 
-    return run_checks(positive_probability)
+    figures = run_checks(positive_probability)
+    figures["halves"] = {
+        half: run_checks(positive_probability, checks)["pass_rate"] for half, checks in halves().items()
+    }
+    return figures
 
 
 def backend_figures(model, test: EncodedSplit | None, padding_id: int) -> dict[str, Any]:

@@ -59,9 +59,10 @@ def read_upload(path: str | Path) -> tuple[list[str], list[dict[str, Any]]]:
         raise UserInputError(f"The file is {size_text(size)}; the limit is {size_text(MAX_UPLOAD_BYTES)}.")
     with open(path, "rb") as handle:
         data = handle.read(MAX_UPLOAD_BYTES + 1)
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    if path.suffix.lower() == ".txt" and lines > MAX_UPLOAD_ROWS:  # counted before anything is split
-        raise UserInputError(f"The file has {lines:,} rows; the limit is {MAX_UPLOAD_ROWS:,}.")
+    if path.suffix.lower() == ".txt":  # lines counted before anything is split
+        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        if lines > MAX_UPLOAD_ROWS:
+            raise UserInputError(f"The file has {lines:,} rows; the limit is {MAX_UPLOAD_ROWS:,}.")
     try:
         if path.suffix.lower() == ".txt":
             columns, rows = ["text"], [{"text": line} for line in split_lines(decode_utf8(data, path.name))]

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from sentiment_app.app.errors import UserInputError
-from sentiment_app.limits import MAX_TEXT_CHARS, MAX_UNITS_NAMED
+from sentiment_app.limits import MAX_TEXT_CHARS
 from sentiment_app.tokenization import InvalidTextError, check_texts
 
 
@@ -45,20 +45,6 @@ def number(value: object, what: str) -> float:
     if not math.isfinite(result):
         raise UserInputError(f"The {what} must be a finite number.")
     return result
-
-
-def unit_list(units: object) -> list[int]:
-    """Units as a list of ints, or a string such as "3, 17 42" (commas or spaces)."""
-    if isinstance(units, str):
-        units = units.replace(",", " ").split()
-    if not isinstance(units, (list, tuple)) or not units:
-        raise UserInputError("Name the units to change, for example 3, 17, 42.")
-    if len(units) > MAX_UNITS_NAMED:
-        raise UserInputError(f"At most {MAX_UNITS_NAMED:,} units can be named at once.")
-    try:
-        return [int(unit) for unit in units if not isinstance(unit, bool)]
-    except (TypeError, ValueError) as error:
-        raise UserInputError(f"Units are whole numbers, for example 3, 17, 42; got {units!r}.") from error
 
 
 def sentence(error: Exception) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 from sentiment_app.app import batch
 from sentiment_app.app.errors import UserInputError
-from sentiment_app.app.inputs import number, prepare_text, sentence, unit_list
+from sentiment_app.app.inputs import number, prepare_text, sentence
 from sentiment_app.app.results import ResultStore
 from sentiment_app.inference.explain import Explanation, explain
 from sentiment_app.inference.internals import NetworkTrace, gradient_flow, trace_network, word_level
@@ -31,6 +31,7 @@ from sentiment_app.inference.units import (
     UnitExplorer,
     ablate_units,
     explore_units,
+    parse_units,
 )
 from sentiment_app.limits import CONCURRENCY, INSIDE_MAX_CHARS
 from sentiment_app.paths import models_dir
@@ -243,7 +244,7 @@ class SentimentService:
         predictor = self.predictor(model)
         try:
             with self.model_slot():
-                return ablate_units(predictor, prepared.text, unit_list(units), number(value, "value"))
+                return ablate_units(predictor, prepared.text, parse_units(units), number(value, "value"))
         except UnitError as error:
             raise UserInputError(sentence(error)) from error
 

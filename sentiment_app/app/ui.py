@@ -165,12 +165,9 @@ def build_demo(service: SentimentService, delete_cache: tuple[int, int] = CACHE_
                 gr.Plot(
                     rendered(validation_curves_figure, service.training_curves()), show_label=False, elem_id="curves"
                 )
-                if service.calibration_diagrams():
-                    gr.Plot(
-                        rendered(reliability_figure, service.calibration_diagrams()),
-                        show_label=False,
-                        elem_id="reliability",
-                    )
+                diagrams = service.calibration_diagrams()
+                if diagrams:
+                    gr.Plot(rendered(reliability_figure, diagrams), show_label=False, elem_id="reliability")
                 gr.Plot(
                     rendered(confusion_matrices_figure, service.confusion_matrices()),
                     show_label=False,

@@ -17,7 +17,14 @@ from sentiment_app.cli.output import argument_text, output_failed
 from sentiment_app.inference.explain import METHOD, explain
 from sentiment_app.inference.internals import gradient_flow, trace_network
 from sentiment_app.inference.predictor import EmptyTextError, load_predictor
-from sentiment_app.inference.units import DEFAULT_THRESHOLD, UnitError, UnitExplorer, ablate_units, explore_units
+from sentiment_app.inference.units import (
+    DEFAULT_THRESHOLD,
+    UnitError,
+    UnitExplorer,
+    ablate_units,
+    explore_units,
+    parse_units,
+)
 from sentiment_app.storage.model_dir import ModelLoadError
 from sentiment_app.tokenization import InvalidTextError
 
@@ -106,8 +113,8 @@ def unit_records(predictor, text: str, span: str | None, threshold: float, ablat
         records["units"] = explore_units(UnitExplorer(), predictor, text, span, threshold).to_dict()
     if ablate is not None:
         try:
-            units = [int(unit) for unit in ablate.replace(",", " ").split()]
-        except ValueError as error:
+            units = parse_units(ablate)
+        except UnitError as error:
             raise UnitError(f"--ablate takes unit numbers such as 3,17,42, got {ablate!r}") from error
         records["ablation"] = ablate_units(predictor, text, units, clamp).to_dict()
     return records

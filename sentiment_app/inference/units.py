@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from sentiment_app.inference.predictor import Predictor
+from sentiment_app.limits import MAX_UNITS_NAMED
 from sentiment_app.models.cells import reference_forward
 from sentiment_app.models.classifiers import RecurrentClassifier, reverse_within_lengths
 from sentiment_app.paths import ASSETS_DIR
@@ -315,6 +316,20 @@ class Ablation:
             "before": {"label": self.label_before, "probabilities": self.before},
             "after": {"label": self.label_after, "probabilities": self.after},
         }
+
+
+def parse_units(units: object) -> list[int]:
+    """Units as a list of ints, from a list or a string such as "3, 17 42" (commas or spaces)."""
+    if isinstance(units, str):
+        units = units.replace(",", " ").split()
+    if not isinstance(units, (list, tuple)) or not units:
+        raise UnitError("name the units to change, for example 3, 17, 42")
+    if len(units) > MAX_UNITS_NAMED:
+        raise UnitError(f"at most {MAX_UNITS_NAMED:,} units can be named at once")
+    try:
+        return [int(unit) for unit in units if not isinstance(unit, bool)]
+    except (TypeError, ValueError) as error:
+        raise UnitError(f"units are whole numbers, for example 3, 17, 42; got {units!r}") from error
 
 
 def ablate_units(predictor: Predictor, text: str, units: list[int], value: float = 0.0) -> Ablation:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import softmax
 
 from sentiment_app.config import CalibrationConfig
 from sentiment_app.inference.predictor import Predictor
@@ -36,9 +37,9 @@ from sentiment_app.storage.model_dir import (
     load_model_dir,
 )
 from training.data.sources import DatasetError, load_recorded_splits
-from training.evaluation.behaviour import halves, run_checks
 from training.evaluation.calibration import fit_temperature
 from training.model_card import render_model_card
+from training.report import behavioural_figures
 
 ECE_BINS = 15
 UNSURE_ACCURACY = 0.60  # answers right less often than this on validation (little better than a coin) only lean
@@ -73,10 +74,7 @@ def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_B
 
 def scaled(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     """softmax(log p / T): the same as softmax(logits / T), since log p differs from the logits by a constant per row."""
-    logits = np.log(np.clip(probabilities, 1e-12, 1.0)) / temperature
-    logits -= logits.max(axis=1, keepdims=True)
-    exponentials = np.exp(logits)
-    return exponentials / exponentials.sum(axis=1, keepdims=True)
+    return softmax(np.log(np.clip(probabilities, 1e-12, 1.0)) / temperature, axis=1)
 
 
 def unsure_below(probabilities: np.ndarray, labels: np.ndarray) -> float:
@@ -106,7 +104,6 @@ def calibrate_directory(directory: Path) -> dict[str, Any]:
     splits = load_recorded_splits(metrics["dataset"])
     loaded.config.calibration = CalibrationConfig()  # measure from the raw model
     predictor = Predictor(loaded, backend="torch")
-    positive = predictor.labels.index("positive") if "positive" in predictor.labels else 1
 
     def probabilities(split) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities and labels of the split's texts that have tokens (an empty one has no answer)."""
@@ -134,13 +131,7 @@ def calibrate_directory(directory: Path) -> dict[str, Any]:
         "reliability_after": diagram_after,
     }
 
-    def positive_probability(texts):
-        return [p.probabilities[predictor.labels[positive]] for p in predictor.predict(list(texts))]
-
-    behaviour = dict(metrics.get("behavioural") or {})
-    behaviour["halves"] = {
-        half: run_checks(positive_probability, checks)["pass_rate"] for half, checks in halves().items()
-    }
+    behaviour = behavioural_figures(loaded.model, loaded.encoder)  # as training reports them, halves included
     outside = [
         json.loads(line)["text"] for line in OUT_OF_DISTRIBUTION.read_text(encoding="utf-8").splitlines() if line
     ]

@@ -15,7 +15,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
 
-MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 20.0
+from sentiment_app.storage.validation import MAX_TEMPERATURE, MIN_TEMPERATURE  # the range a model directory may hold
 
 
 def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
