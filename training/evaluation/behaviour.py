@@ -44,7 +44,22 @@ def negation_cases() -> list[Case]:
         cases.append(Case(f"{subject} was not {word}.", expected="negative"))
     for subject, word in itertools.product(SUBJECTS[:4], NEGATIVE_WORDS[:5]):
         cases.append(Case(f"{subject} was not {word} at all.", expected="positive"))
-    return cases
+    for subject, (good, bad) in itertools.product(SUBJECTS[:3], zip(POSITIVE_WORDS[:2], NEGATIVE_WORDS[:2])):
+        cases.append(Case(f"{subject} isn't {good}.", expected="negative"))
+        cases.append(Case(f"{subject} is hardly {good}.", expected="negative"))
+        cases.append(Case(f"{subject} is never {bad}.", expected="positive"))
+        cases.append(Case(f"{subject} wasn't {bad}.", expected="positive"))
+    fragments = {
+        "Not bad at all.": "positive",
+        "Not boring at all.": "positive",
+        "Never boring.": "positive",
+        "Never dull for a moment.": "positive",
+        "Not great.": "negative",
+        "Not funny.": "negative",
+        "Hardly a masterpiece.": "negative",
+        "Hardly worth the ticket.": "negative",
+    }
+    return cases + [Case(text, expected=label) for text, label in fragments.items()]
 
 
 def contrast_cases() -> list[Case]:

@@ -48,19 +48,10 @@ def test_mcnemar_counts_discordant_pairs_and_gives_exact_p_values():
 
 
 def test_behavioural_checks_score_a_perfect_and_a_constant_model():
+    expected = {case.text: case.expected for case in all_checks()[0].cases}  # negation
+
     def oracle(texts):
-        scores = []
-        for text in texts:
-            negative_cues = (
-                "not good",
-                "not great",
-                "not wonderful",
-                "not brilliant",
-                "not moving",
-                "the film as a whole is bad",
-            )
-            scores.append(0.1 if any(cue in text for cue in negative_cues) else 0.9)
-        return scores
+        return [0.9 if expected.get(text) == "positive" else 0.1 for text in texts]
 
     constant = run_checks(lambda texts: [0.9] * len(texts))
     by_name = {check["check"]: check for check in constant["checks"]}
