@@ -59,7 +59,12 @@ class RunContext:
             else TransferSet(
                 args.teacher,
                 self.splits,
-                AugmentSettings(copies=args.augment_copies, swap_copies=args.swap_copies, seed=args.split_seed),
+                AugmentSettings(
+                    copies=args.augment_copies,
+                    swap_copies=args.swap_copies,
+                    counterfactuals=args.counterfactuals,
+                    seed=args.split_seed,
+                ),
                 calibrate=args.calibrate_teacher,
                 device=self.device,
                 log=self.log,

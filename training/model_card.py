@@ -150,7 +150,8 @@ def distillation_line(distillation: dict[str, Any] | None) -> str:
         f"{distillation['teacher_validation_accuracy']:.4f}), on {distillation['transfer_texts']:,} "
         f"texts: the training texts and {augmentation['copies']} perturbed copies of each "
         f"(words masked with probability {augmentation['mask_probability']}, n-gram sampling "
-        f"with probability {augmentation['ngram_probability']}){swap_note(augmentation)}; "
+        f"with probability {augmentation['ngram_probability']}){swap_note(augmentation)}"
+        f"{counterfactual_note(distillation)}; "
         f"temperature {distillation['temperature']}{calibration_note(distillation)}\n"
     )
 
@@ -162,6 +163,18 @@ def swap_note(augmentation: dict[str, Any]) -> str:
     return (
         f", and {copies} more in which each word also became one of its {NEIGHBOUR_COUNT} nearest GloVe "
         f"neighbours with probability {augmentation['swap_probability']}"
+    )
+
+
+def counterfactual_note(distillation: dict[str, Any]) -> str:
+    counts = distillation.get("counterfactuals")
+    if not counts:
+        return ""
+    return (
+        f", and counterfactual copies (training/distill/counterfactual.py): {counts.get('clauses', 0):,} "
+        "short clauses cut from the training texts, each negated (the teacher's target mirrored) and "
+        f'intensified (sharpened), {counts.get("contrasts", 0):,} contrasts ("A, but B": B\'s target), '
+        f"and {counts.get('misspelt', 0):,} training texts with misspelt words (their own target)"
     )
 
 

@@ -61,6 +61,7 @@ def run_settings(name: str, model_config, training: TrainingConfig, context: Run
         "calibrate_teacher": args.calibrate_teacher,
         # only when used, so that checkpoints from before the option still resume
         **({"swap_copies": args.swap_copies} if args.teacher and args.swap_copies else {}),
+        **({"counterfactuals": True} if args.teacher and args.counterfactuals else {}),
     }
 
 

@@ -76,6 +76,7 @@ def resolved_settings(name: str, args: argparse.Namespace) -> dict[str, Any]:
             "teachers": [str(directory) for directory in args.teacher],
             "augment_copies": args.augment_copies,
             "swap_copies": args.swap_copies,
+            "counterfactuals": args.counterfactuals,
             "calibrate_teacher": args.calibrate_teacher,
         },
         "weights_dtype": args.weights_dtype,

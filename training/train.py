@@ -188,6 +188,14 @@ def build_parser(prog: str = "sentiment train") -> argparse.ArgumentParser:
         f"GloVe neighbours (default: {AugmentSettings.swap_copies})",
     )
     distil.add_argument(
+        "--counterfactuals",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="add counterfactual copies the teacher's view labels: short clauses from the training "
+        "texts, negated (target mirrored), intensified (target sharpened), and each training text "
+        "once with a word misspelt (its own target); see training/distill/counterfactual.py (default: off)",
+    )
+    distil.add_argument(
         "--calibrate-teacher",
         action=argparse.BooleanOptionalAction,
         default=False,
@@ -302,7 +310,11 @@ def parse_args(argv: list[str], prog: str = "sentiment train") -> argparse.Names
         args.embeddings = None
     args.recipe_overrides = overrides(parser, argv, recipe)
     if "teacher" in args.recipe_overrides and not args.teacher:  # --no-teacher over a distilling recipe
-        for key, default in (("swap_copies", AugmentSettings.swap_copies), ("calibrate_teacher", False)):
+        for key, default in (
+            ("swap_copies", AugmentSettings.swap_copies),
+            ("counterfactuals", False),
+            ("calibrate_teacher", False),
+        ):
             if key not in args.recipe_overrides and getattr(args, key) != default:
                 setattr(args, key, default)
                 args.recipe_overrides[key] = default
@@ -315,6 +327,8 @@ def parse_args(argv: list[str], prog: str = "sentiment train") -> argparse.Names
         parser.error("--streaming cannot distil: --teacher needs every training text's teacher logits in memory")
     if args.shuffle_buffer < 1:
         parser.error("--shuffle-buffer must be at least 1")
+    if args.counterfactuals and not args.teacher:
+        parser.error("--counterfactuals needs --teacher (the teacher's logits are the copies' targets)")
     if args.swap_copies and not args.teacher:
         parser.error("--swap-copies needs --teacher (the teacher labels the swapped copies)")
     if args.augment_copies < 0 or args.swap_copies < 0:

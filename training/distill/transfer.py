@@ -4,6 +4,7 @@ logits of the teacher (or the mean of an ensemble's) for each."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from sentiment_app.tokenization import TextEncoder
 from training.data.embeddings import WordVectors
 from training.data.sources import SentimentSplits, to_dataset
 from training.distill.augment import AugmentSettings, swapped_texts, transfer_texts
+from training.distill.counterfactual import CounterfactualSettings, counterfactual_copies
 from training.distill.neighbours import Neighbours, nearest_words, swappable_words
 from training.distill.teacher import TeacherError, read_record, teacher_logits
 from training.evaluation.calibration import fit_temperature
@@ -64,6 +66,19 @@ class TransferSet:
                 logits = np.concatenate([logits, self.ensemble_logits(swapped)])
                 texts += swapped
             labels = list(self.splits.train["label"])
+            if self.settings.counterfactuals:
+                copies, targets, counts = counterfactual_copies(
+                    training_texts,
+                    labels,
+                    logits[: len(training_texts)],
+                    self.ensemble_logits,
+                    CounterfactualSettings(seed=self.settings.seed),
+                )
+                self.log(
+                    f"counterfactual copies: {len(copies):,} ({', '.join(f'{k} {v:,}' for k, v in counts.items())})"
+                )
+                texts += copies
+                logits = np.concatenate([logits, targets])
             labels += logits[len(labels) :].argmax(axis=1).tolist()  # copies: the teacher's label
             split = encode_split(encoder, to_dataset(texts, labels), logits)
             description = {
@@ -73,6 +88,10 @@ class TransferSet:
                 "augmentation": self.settings.to_dict(),
                 "transfer_texts": len(split),
             }
+            if self.settings.counterfactuals:
+                description["counterfactuals"] = counts | {
+                    "settings": asdict(CounterfactualSettings(seed=self.settings.seed))
+                }
             if len(records) > 1:
                 description["ensemble_members_validation_accuracy"] = [
                     record.get("validation_accuracy") for record in records

@@ -249,3 +249,24 @@ def test_swap_copies_need_a_teacher(tiny_csv, capsys):
     with pytest.raises(SystemExit):
         train_main(["--model", "lstm", "--dataset", str(tiny_csv), "--swap-copies", "2", *TINY_MODEL_ARGS])
     assert "--swap-copies needs --teacher" in capsys.readouterr().err
+
+
+def test_counterfactual_copies_join_the_transfer_set_and_are_recorded(teacher_dir, tiny_csv, tmp_path):
+    base = ["--model", "lstm", "--dataset", str(tiny_csv), "--teacher", str(teacher_dir), "--augment-copies", "1"]
+    out = tmp_path / "counterfactual"
+    assert train_main([*base, *TINY_MODEL_ARGS, "--counterfactuals", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    train_size = metrics["dataset"]["sizes"]["train"]
+    recorded = metrics["distillation"]["counterfactuals"]
+    assert recorded["misspelt"] == recorded["settings"]["misspelt_copies"] * train_size
+    copies = recorded["misspelt"] + recorded.get("clauses", 0) * (recorded["settings"]["negations_per_clause"] + 2)
+    assert metrics["distillation"]["transfer_texts"] == 2 * train_size + copies + recorded.get("contrasts", 0)
+    assert metrics["distillation"]["augmentation"]["counterfactuals"] is True
+    assert metrics["settings"]["resolved"]["distillation"]["counterfactuals"] is True
+    assert "counterfactual" in (out / "README.md").read_text()
+
+
+def test_counterfactuals_need_a_teacher(tiny_csv, capsys):
+    with pytest.raises(SystemExit):
+        train_main(["--model", "lstm", "--dataset", str(tiny_csv), "--counterfactuals", *TINY_MODEL_ARGS])
+    assert "--counterfactuals needs --teacher" in capsys.readouterr().err
