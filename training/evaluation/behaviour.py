@@ -62,6 +62,26 @@ def negation_cases() -> list[Case]:
     return cases + [Case(text, expected=label) for text, label in fragments.items()]
 
 
+def negation_phrasing_cases() -> list[Case]:
+    """Negation in phrasings unlike the "is not X" forms above and unlike the counterfactual copies
+    training makes (training/distill/counterfactual.py): added after the models with those copies
+    were trained, and never used to choose anything."""
+    texts = {
+        "I didn't like it.": "negative",
+        "I did not enjoy a single minute.": "negative",
+        "Nobody would call this good.": "negative",
+        "It is far from good.": "negative",
+        "The film lacks any charm.": "negative",
+        "Not exactly a masterpiece.": "negative",
+        "I wouldn't recommend it.": "negative",
+        "I can't say I was bored.": "positive",
+        "There is nothing wrong with this film.": "positive",
+        "It never fails to entertain.": "positive",
+        "It was anything but dull.": "positive",
+    }
+    return [Case(text, expected=label) for text, label in texts.items()]
+
+
 def contrast_cases() -> list[Case]:
     cases = []
     for good, bad in zip(POSITIVE_WORDS, NEGATIVE_WORDS):
@@ -159,6 +179,7 @@ def restaurant_cases() -> list[Case]:
 def all_checks() -> list[Check]:
     return [
         Check("negation", "negation", "expect", negation_cases()),
+        Check("negation_phrasing", "negation in other phrasings", "expect", negation_phrasing_cases()),
         Check("contrast", "contrast (..., but ...)", "expect", contrast_cases()),
         Check("intensifiers", "intensifiers move confidence", "direction", intensifier_cases()),
         Check("typos", "robust to typos", "invariant", typo_cases()),
