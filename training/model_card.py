@@ -172,9 +172,11 @@ def counterfactual_note(distillation: dict[str, Any]) -> str:
         return ""
     return (
         f", and counterfactual copies (training/distill/counterfactual.py): {counts.get('clauses', 0):,} "
-        "short clauses cut from the training texts, each negated (the teacher's target mirrored) and "
-        f'intensified (sharpened), {counts.get("contrasts", 0):,} contrasts ("A, but B": B\'s target), '
-        f"and {counts.get('misspelt', 0):,} training texts with misspelt words (their own target)"
+        "short clauses recombined from the training texts' subjects and predicates, with "
+        f"{counts.get('negated', 0):,} negations (the teacher's target mirrored), "
+        f"{counts.get('intensified', 0):,} intensified clauses (sharpened) and "
+        f'{counts.get("contrasts", 0):,} contrasts ("A, yet B": B\'s target), and '
+        f"{counts.get('misspelt', 0):,} copies of training texts with misspelt words (their own target)"
     )
 
 

@@ -76,7 +76,8 @@ def resolved_settings(name: str, args: argparse.Namespace) -> dict[str, Any]:
             "teachers": [str(directory) for directory in args.teacher],
             "augment_copies": args.augment_copies,
             "swap_copies": args.swap_copies,
-            "counterfactuals": args.counterfactuals,
+            # only when on, so that the settings of earlier runs read as before
+            **({"counterfactuals": True} if args.counterfactuals else {}),
             "calibrate_teacher": args.calibrate_teacher,
         },
         "weights_dtype": args.weights_dtype,

@@ -191,9 +191,10 @@ def build_parser(prog: str = "sentiment train") -> argparse.ArgumentParser:
         "--counterfactuals",
         action=argparse.BooleanOptionalAction,
         default=False,
-        help="add counterfactual copies the teacher's view labels: short clauses from the training "
-        "texts, negated (target mirrored), intensified (target sharpened), and each training text "
-        "once with a word misspelt (its own target); see training/distill/counterfactual.py (default: off)",
+        help="add counterfactual copies whose targets come from the teacher's view of their source: "
+        "short clauses recombined from the training texts, negated (target mirrored), intensified "
+        "(sharpened) and contrasted (the second clause's), and two copies of each training text with "
+        "misspelt words (its own target); see training/distill/counterfactual.py (default: off)",
     )
     distil.add_argument(
         "--calibrate-teacher",

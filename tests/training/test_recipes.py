@@ -55,6 +55,7 @@ def test_the_recipe_resolves_to_the_settings_the_shipped_model_was_trained_with(
     resolved = AugmentSettings(
         copies=settings["distillation"]["augment_copies"],
         swap_copies=settings["distillation"]["swap_copies"],
+        counterfactuals=settings["distillation"].get("counterfactuals", False),
         seed=settings["data"]["split_seed"],
     ).to_dict()
     assert {key: resolved[key] for key in augmentation} == augmentation  # older runs lack swap_copies
@@ -82,8 +83,8 @@ def test_flags_that_change_the_recipe_are_recorded_and_can_switch_its_parts_off(
     assert args.recipe_overrides == {"learning_rate": 0.01}  # the same seed and flag value change nothing
     plain = parse_args(["--recipe", "bilstm", "--no-teacher", "--embeddings", "none"])
     assert plain.teacher is None and plain.embeddings is None
-    assert plain.swap_copies == 0 and not plain.calibrate_teacher  # they need a teacher
-    assert set(plain.recipe_overrides) == {"teacher", "embeddings", "swap_copies"}
+    assert plain.swap_copies == 0 and not plain.counterfactuals and not plain.calibrate_teacher  # they need a teacher
+    assert set(plain.recipe_overrides) == {"teacher", "embeddings", "swap_copies", "counterfactuals"}
     assert resolved_settings("bilstm", plain)["distillation"] is None
 
 

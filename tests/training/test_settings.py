@@ -43,7 +43,6 @@ def test_the_resolved_settings_leave_out_what_the_tokenizer_decides():
         "teachers": ["runs/t"],
         "augment_copies": 5,
         "swap_copies": 2,
-        "counterfactuals": False,
         "calibrate_teacher": False,
     }
 

@@ -40,7 +40,7 @@ class AugmentSettings:
     seed: int = 13
     swap_copies: int = 0  # further copies that also swap words for near neighbours
     swap_probability: float = 0.15
-    counterfactuals: bool = False  # negated, intensified and misspelt copies (training/distill/counterfactual.py)
+    counterfactuals: bool = False  # negated, intensified, contrasted, misspelt copies (distill/counterfactual.py)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,23 +1,24 @@
-"""Counterfactual copies for the transfer set: short clauses cut from the training split's own
-sentences, negated, intensified or misspelt, each with a target derived from the teacher's view of
-the text it came from (after Kaushik et al. 2020, "Learning the difference that makes a difference
-with counterfactually-augmented data").
+"""Counterfactual copies for the transfer set: short clauses recombined from the training split's
+subjects and predicates, negated, intensified or contrasted, and training texts misspelt; each with
+a target derived from the teacher's view of the text it came from (after Kaushik et al. 2020,
+"Learning the difference that makes a difference with counterfactually-augmented data").
 
     plain        "The performances are wonderful."         the teacher's logits of the clause
     negated      "The performances aren't wonderful.", "... are hardly wonderful.",
-                 "... are never wonderful.", "... are not wonderful at all.", "Not wonderful at all."
-                                                            the clause's logits mirrored: P -> 1 - P
+                 "... are never wonderful.", "... are not wonderful at all."
+                                                            the clause's logits mirrored and
+                                                            scaled by `negation_strength`
     intensified  "The performances are truly wonderful."   the clause's logits times `sharpen`
-    contrasted   "The plot is predictable, but the performances are wonderful."
+    contrasted   "The plot is predictable, yet the performances are wonderful."
                                                             the second clause's logits
     misspelt     a training text with letters dropped, doubled or swapped in its polar words
                                                             the text's own logits
 
 The subjects ("the performances are") and the predicates ("wonderful", "a mess") are read from
 the training texts; a predicate is polar when its log-odds between the training split's labels
-(Monroe et al. 2008, informative Dirichlet prior) has |z| >= `min_z`. Nothing here reads the
-behavioural checks. Clauses the teacher is unsure of, or reads against the word's polarity, are
-dropped, since mirroring an unsure target teaches nothing.
+(Monroe et al. 2008, informative Dirichlet prior) has |z| >= `min_z`. Clauses the teacher is
+unsure of, or reads against the word's polarity, are dropped, since mirroring an unsure target
+teaches nothing. The caller passes the texts no copy may equal (the behavioural checks' cases).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import softmax
 
 WORD = re.compile(r"[a-z][a-z'-]*")
 COPULAS = ("is", "was", "are", "were")
@@ -61,10 +63,9 @@ NEGATIONS = (
     "{subject} {copula} hardly {predicate}.",
     "{subject} {copula} never {predicate}.",
     "{subject} {copula} not {predicate} at all.",
-    "Not {predicate} at all.",
-    "Never {predicate}.",
-    "Hardly {predicate}.",
 )
+CONTRASTS = ("{a}, yet {b}.", "{a}; still, {b}.", "Even though {a}, {b}.", "While {a}, {b}.")
+BEFORE_ARTICLE = ("truly", "really", "genuinely")  # the intensifiers that read well before "a"
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class CounterfactualSettings:
     negations_per_clause: int = 3  # of the NEGATIONS forms, chosen at random per clause
     contrasts_per_clause: int = 2  # "A, but B." / "Although a, b." with A of the other side: B's target
     sharpen: float = 1.5  # an intensified clause's target: the clause's logits times this
+    negation_strength: float = 0.6  # a negated clause's target: its logits mirrored, times this
     min_confidence: float = 0.7  # the teacher's probability for the clause's side, or the clause is dropped
     misspelt_copies: int = 2  # copies of each training text with misspelt words
     misspell_probability: float = 0.5  # for each polar word of a copy (one word at least)
@@ -129,11 +131,13 @@ def clauses(texts: Sequence[str], polarity: dict[str, int], settings: Counterfac
         predicates.update(p for p in PREDICATE.findall(lowered) if p.split()[-1] in polarity)
         predicates.update(p for p in ATTRIBUTIVE.findall(lowered) if p in polarity)
         after_the.update(re.findall(r"\bthe ([a-z][a-z-]*)", lowered))
+    adjectives = {p for p in predicates if p.split()[0] not in ARTICLES}
     predicates = {
         p: n
         for p, n in predicates.items()
-        if p.split()[-1] not in HEADS and (p.split()[0] in ARTICLES or after_the[p] <= n)
-    }
+        if p.split()[-1] not in HEADS
+        and (after_the[p] <= n if p.split()[0] not in ARTICLES else p.split()[-1] not in adjectives)
+    }  # "a mess" is a predicate, "a bad" (an adjective cut from its noun) is not
     pool = sorted(pair for pair, count in subjects.items() if count >= 2)
     rng = random.Random(f"clauses-{settings.seed}")
     result = []
@@ -152,46 +156,60 @@ def negated(clause: Clause, form: str) -> str:
 
 def intensified(clause: Clause, rng: random.Random) -> str:
     words = clause.predicate.split()
-    intensifier = rng.choice(INTENSIFIERS)
-    predicate = (
-        " ".join([*words[:-1], intensifier, words[-1]])
-        if words[0] not in ARTICLES
-        else f"{intensifier} {clause.predicate}"
-    )
+    if words[0] in ARTICLES:
+        predicate = f"{rng.choice(BEFORE_ARTICLE)} {clause.predicate}"
+    else:
+        predicate = " ".join([*words[:-1], rng.choice(INTENSIFIERS), words[-1]])
     return f"{clause.subject.capitalize()} {clause.copula} {predicate}."
 
 
 def misspelt(word: str, rng: random.Random) -> str:
-    """One edit of the kind people make: a letter dropped, doubled or swapped with the next."""
-    position = rng.randrange(1, len(word) - 1)
-    edit = rng.choice(("drop", "double", "swap"))
-    if edit == "drop":
-        return word[:position] + word[position + 1 :]
-    if edit == "double":
-        return word[: position + 1] + word[position:]
-    return word[:position] + word[position + 1] + word[position] + word[position + 2 :]
+    """One edit of the kind people make: a letter dropped, doubled or swapped with the next; the
+    first letter stays, and the result differs from the word when any edit can make it differ."""
+    for _ in range(4):
+        position = rng.randrange(1, len(word))
+        edit = rng.choice(("drop", "double", "swap") if position < len(word) - 1 else ("drop", "double"))
+        if edit == "drop":
+            typo = word[:position] + word[position + 1 :]
+        elif edit == "double":
+            typo = word[: position + 1] + word[position:]
+        else:
+            typo = word[:position] + word[position + 1] + word[position] + word[position + 2 :]
+        if typo != word:
+            return typo
+    return typo
+
+
+SPELLABLE = re.compile(r"^([A-Za-z]{5,})([^A-Za-z]*)$")  # a word of five letters or more, then punctuation
 
 
 def misspelt_text(text: str, polarity: dict[str, int], rng: random.Random, probability: float) -> str:
     """The text with its polar words misspelt, each with `probability`; one word at least, a
-    polar word when it has one."""
-    words = text.split()
-    candidates = [i for i, w in enumerate(words) if w.isalpha() and len(w) >= 5]
-    if not candidates:
+    polar word when it has one. Punctuation after a word stays as it was."""
+    words = text.split(" ")
+    parts = {i: match.groups() for i, w in enumerate(words) if (match := SPELLABLE.match(w))}
+    if not parts:
         return text
-    polar = [i for i in candidates if words[i].lower() in polarity]
-    chosen = {i for i in polar if rng.random() < probability} or {rng.choice(polar or candidates)}
+    polar = [i for i, (core, _) in parts.items() if core.lower() in polarity]
+    chosen = {i for i in polar if rng.random() < probability} or {rng.choice(polar or list(parts))}
     for position in sorted(chosen):
-        words[position] = misspelt(words[position], rng)
+        core, tail = parts[position]
+        words[position] = misspelt(core, rng) + tail
     return " ".join(words)
 
 
 def contrasted(first: Clause, second: Clause, rng: random.Random) -> str:
     """The two clauses joined so that the second carries the judgement."""
     a, b = first.text[:-1], second.text[:-1]
-    if rng.random() < 0.5:
-        return f"{a}, but {b[0].lower()}{b[1:]}."
-    return f"Although {a[0].lower()}{a[1:]}, {b[0].lower()}{b[1:]}."
+    form = rng.choice(CONTRASTS)
+    a = a if form.startswith("{a}") else a[0].lower() + a[1:]
+    return form.format(a=a, b=b[0].lower() + b[1:])
+
+
+def positive_probabilities(logits: np.ndarray) -> np.ndarray:
+    if not np.isfinite(logits).all():
+        raise ValueError("the teacher's logits for the clauses are not all finite")
+    return softmax(logits.astype(np.float64), axis=1)[:, 1]
 
 
 def counterfactual_copies(
@@ -200,45 +218,51 @@ def counterfactual_copies(
     text_logits: np.ndarray,
     score: Callable[[list[str]], np.ndarray],
     settings: CounterfactualSettings,
+    exclude: frozenset[str] = frozenset(),
 ) -> tuple[list[str], np.ndarray, dict[str, int]]:
     """(copies, their (copies, 2) target logits, counts by kind). `text_logits` are the teacher's
-    for `texts`; `score` gives the teacher's logits for a list of new texts."""
-    polarity = polar_words(texts, labels, settings)
+    for `texts`; `score` gives the teacher's logits for a list of new texts; no copy equals a
+    text of `exclude` (compared in lower case)."""
+    if len(text_logits) != len(texts):
+        raise ValueError(f"{len(text_logits)} rows of teacher logits for {len(texts)} texts")
+    polarity = polar_words(texts, labels, settings) if texts else {}
     found = clauses(texts, polarity, settings)
-    plain_logits = score([clause.text for clause in found]) if found else np.zeros((0, 2), np.float32)
+    plain_logits = np.asarray(score([clause.text for clause in found]) if found else np.zeros((0, 2)))
+    if len(plain_logits) != len(found):
+        raise ValueError(f"the teacher scored {len(plain_logits)} of {len(found)} clauses")
+    excluded = {text.lower() for text in exclude}
     rng = random.Random(f"counterfactual-{settings.seed}")
     copies: list[str] = []
     targets: list[np.ndarray] = []
     counts = Counter()
-    kept: dict[int, list[Clause]] = {1: [], -1: []}
-    for clause, logits in zip(found, plain_logits):
-        positive = float(np.exp(logits[1]) / np.exp(logits).sum())
-        side = positive if clause.polarity > 0 else 1.0 - positive
-        if side < settings.min_confidence:
+
+    def add(kind: str, text: str, target: np.ndarray) -> None:
+        if text.lower() in excluded:
+            counts["excluded"] += 1
+        else:
+            copies.append(text)
+            targets.append(target)
+            counts[kind] += 1
+
+    kept: dict[int, list[tuple[Clause, np.ndarray]]] = {1: [], -1: []}
+    for clause, logits, positive in zip(found, plain_logits, positive_probabilities(plain_logits)):
+        if (positive if clause.polarity > 0 else 1.0 - positive) < settings.min_confidence:
             counts["dropped_clauses"] += 1
             continue
-        copies.append(clause.text)
-        targets.append(logits)
+        add("plain", clause.text, logits)
         for form in rng.sample(NEGATIONS, settings.negations_per_clause):
-            copies.append(negated(clause, form))
-            targets.append(logits[::-1])
-        copies.append(intensified(clause, rng))
-        targets.append(logits * settings.sharpen)
-        kept[clause.polarity].append(clause)
+            add("negated", negated(clause, form), logits[::-1] * settings.negation_strength)
+        add("intensified", intensified(clause, rng), logits * settings.sharpen)
+        kept[clause.polarity].append((clause, logits))
         counts["clauses"] += 1
-    target_of = {clause: logits for clause, logits in zip(found, plain_logits)}
     for side, side_clauses in kept.items():
         others = kept[-side]
-        for clause in side_clauses if others else []:
+        for clause, logits in side_clauses if others else []:
             for _ in range(settings.contrasts_per_clause):
-                copies.append(contrasted(rng.choice(others), clause, rng))
-                targets.append(target_of[clause])
-                counts["contrasts"] += 1
+                add("contrasts", contrasted(rng.choice(others)[0], clause, rng), logits)
     for _ in range(settings.misspelt_copies):
         for text, logits in zip(texts, text_logits):
-            copies.append(misspelt_text(text, polarity, rng, settings.misspell_probability))
-            targets.append(logits)
-        counts["misspelt"] += len(texts)
+            add("misspelt", misspelt_text(text, polarity, rng, settings.misspell_probability), logits)
     counts["polar_words"] = len(polarity)
     array = np.asarray(targets, dtype=np.float32).reshape(-1, 2)
     return copies, array, dict(counts)

@@ -18,6 +18,7 @@ from training.distill.augment import AugmentSettings, swapped_texts, transfer_te
 from training.distill.counterfactual import CounterfactualSettings, counterfactual_copies
 from training.distill.neighbours import Neighbours, nearest_words, swappable_words
 from training.distill.teacher import TeacherError, read_record, teacher_logits
+from training.evaluation.behaviour import check_texts
 from training.evaluation.calibration import fit_temperature
 from training.trainer import EncodedSplit, encode_split
 
@@ -73,6 +74,7 @@ class TransferSet:
                     logits[: len(training_texts)],
                     self.ensemble_logits,
                     CounterfactualSettings(seed=self.settings.seed),
+                    exclude=check_texts(),
                 )
                 self.log(
                     f"counterfactual copies: {len(copies):,} ({', '.join(f'{k} {v:,}' for k, v in counts.items())})"

@@ -63,9 +63,8 @@ def negation_cases() -> list[Case]:
 
 
 def negation_phrasing_cases() -> list[Case]:
-    """Negation in phrasings unlike the "is not X" forms above and unlike the counterfactual copies
-    training makes (training/distill/counterfactual.py): added after the models with those copies
-    were trained, and never used to choose anything."""
+    """Negation in phrasings that neither the cases above nor the counterfactual copies of
+    training/distill/counterfactual.py use."""
     texts = {
         "I didn't like it.": "negative",
         "I did not enjoy a single minute.": "negative",
@@ -187,6 +186,13 @@ def all_checks() -> list[Check]:
         Check("products", "other domain: products", "expect", product_cases()),
         Check("restaurants", "other domain: restaurants", "expect", restaurant_cases()),
     ]
+
+
+def check_texts() -> frozenset[str]:
+    """Every text the checks score, which no training text may equal."""
+    return frozenset(
+        text for check in all_checks() for case in check.cases for text in (case.text, case.variant) if text
+    )
 
 
 def held_apart(case: Case) -> bool:

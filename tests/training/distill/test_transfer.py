@@ -259,8 +259,8 @@ def test_counterfactual_copies_join_the_transfer_set_and_are_recorded(teacher_di
     train_size = metrics["dataset"]["sizes"]["train"]
     recorded = metrics["distillation"]["counterfactuals"]
     assert recorded["misspelt"] == recorded["settings"]["misspelt_copies"] * train_size
-    copies = recorded["misspelt"] + recorded.get("clauses", 0) * (recorded["settings"]["negations_per_clause"] + 2)
-    assert metrics["distillation"]["transfer_texts"] == 2 * train_size + copies + recorded.get("contrasts", 0)
+    copies = sum(recorded.get(kind, 0) for kind in ("plain", "negated", "intensified", "contrasts", "misspelt"))
+    assert metrics["distillation"]["transfer_texts"] == 2 * train_size + copies
     assert metrics["distillation"]["augmentation"]["counterfactuals"] is True
     assert metrics["settings"]["resolved"]["distillation"]["counterfactuals"] is True
     assert "counterfactual" in (out / "README.md").read_text()
