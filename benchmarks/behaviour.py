@@ -43,9 +43,7 @@ def row(name: str, score: Scorer) -> str:
     figures = run_checks(score)
     parts = {half: run_checks(score, checks)["pass_rate"] for half, checks in halves().items()}
     checks = " | ".join(f"{check['pass_rate']:.0%}" for check in figures["checks"])
-    return (
-        f"| {name} | {figures['pass_rate']:.1%} | {parts['tuning']:.1%} | {parts['held_apart']:.1%} | {checks} |"
-    )
+    return f"| {name} | {figures['pass_rate']:.1%} | {parts['tuning']:.1%} | {parts['held_apart']:.1%} | {checks} |"
 
 
 def main(argv: list[str] | None = None) -> int:
