@@ -14,22 +14,16 @@ from pathlib import Path
 
 from scipy.special import softmax
 
-from sentiment_app.inference.batched import batched_probabilities
 from sentiment_app.storage.model_dir import load_model_dir
-from training.evaluation.behaviour import all_checks, halves, run_checks
+from training.evaluation.behaviour import all_checks, run_checks_and_halves
+from training.report import positive_probability_of
 
 Scorer = Callable[[Sequence[str]], Sequence[float]]
 
 
 def model_scorer(directory: Path) -> Scorer:
     loaded = load_model_dir(directory)
-    positive = list(loaded.model.config.labels).index("positive")
-
-    def score(texts: Sequence[str]) -> list[float]:
-        ids = loaded.encoder.encode_ids(list(texts))
-        return batched_probabilities(loaded.model, ids, loaded.encoder.padding_id)[:, positive].tolist()
-
-    return score
+    return positive_probability_of(loaded.model, loaded.encoder)
 
 
 def teacher_scorer(directory: Path) -> Scorer:
@@ -40,8 +34,8 @@ def teacher_scorer(directory: Path) -> Scorer:
 
 
 def row(name: str, score: Scorer) -> str:
-    figures = run_checks(score)
-    parts = {half: run_checks(score, checks)["pass_rate"] for half, checks in halves().items()}
+    figures = run_checks_and_halves(score)
+    parts = figures["halves"]
     checks = " | ".join(f"{check['pass_rate']:.0%}" for check in figures["checks"])
     return f"| {name} | {figures['pass_rate']:.1%} | {parts['tuning']:.1%} | {parts['held_apart']:.1%} | {checks} |"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -13,7 +13,7 @@ import sentiment_app
 from sentiment_app.inference.batched import batched_probabilities
 from sentiment_app.tokenization import TextEncoder
 from training.data.sources import SentimentSplits
-from training.evaluation.behaviour import halves, run_checks
+from training.evaluation.behaviour import run_checks_and_halves
 from training.evaluation.reference import ReferenceResult, tfidf_logistic_regression
 from training.evaluation.significance import bootstrap_accuracy_interval, mcnemar
 from training.evaluation.verify_backends import BACKEND_CHECKS
@@ -29,19 +29,20 @@ def test_figures(model, split: EncodedSplit, padding_id: int, labels) -> dict[st
     return report
 
 
-def behavioural_figures(model, encoder: TextEncoder) -> dict[str, Any]:
-    """Pass rates of the behavioural checks, overall, per check and on each half (tuning, held apart)."""
+def positive_probability_of(model, encoder: TextEncoder) -> Callable[[Sequence[str]], list[float]]:
+    """A function that scores a list of texts with the model: P(positive) for each."""
     positive = list(model.config.labels).index("positive") if "positive" in model.config.labels else 1
 
-    def positive_probability(texts):
-        probabilities = batched_probabilities(model, encoder.encode_ids(texts), encoder.padding_id)
+    def positive_probability(texts: Sequence[str]) -> list[float]:
+        probabilities = batched_probabilities(model, encoder.encode_ids(list(texts)), encoder.padding_id)
         return probabilities[:, positive].tolist()
 
-    figures = run_checks(positive_probability)
-    figures["halves"] = {
-        half: run_checks(positive_probability, checks)["pass_rate"] for half, checks in halves().items()
-    }
-    return figures
+    return positive_probability
+
+
+def behavioural_figures(model, encoder: TextEncoder) -> dict[str, Any]:
+    """Pass rates of the behavioural checks, overall, per check and on each half (tuning, held apart)."""
+    return run_checks_and_halves(positive_probability_of(model, encoder))
 
 
 def backend_figures(model, test: EncodedSplit | None, padding_id: int) -> dict[str, Any]:

@@ -67,13 +67,14 @@ class TransferSet:
                 logits = np.concatenate([logits, self.ensemble_logits(swapped)])
                 texts += swapped
             labels = list(self.splits.train["label"])
+            counterfactual_settings = CounterfactualSettings(seed=self.settings.seed)
             if self.settings.counterfactuals:
                 copies, targets, counts = counterfactual_copies(
                     training_texts,
                     labels,
                     logits[: len(training_texts)],
                     self.ensemble_logits,
-                    CounterfactualSettings(seed=self.settings.seed),
+                    counterfactual_settings,
                     exclude=check_texts(),
                 )
                 self.log(
@@ -91,9 +92,7 @@ class TransferSet:
                 "transfer_texts": len(split),
             }
             if self.settings.counterfactuals:
-                description["counterfactuals"] = counts | {
-                    "settings": asdict(CounterfactualSettings(seed=self.settings.seed))
-                }
+                description["counterfactuals"] = counts | {"settings": asdict(counterfactual_settings)}
             if len(records) > 1:
                 description["ensemble_members_validation_accuracy"] = [
                     record.get("validation_accuracy") for record in records

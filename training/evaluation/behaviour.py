@@ -259,3 +259,12 @@ def run_checks(
         passed_total += passed
         case_total += len(outcomes)
     return {"pass_rate": passed_total / case_total, "cases": case_total, "checks": results}
+
+
+def run_checks_and_halves(positive_probability: Callable[[Sequence[str]], Sequence[float]]) -> dict[str, Any]:
+    """`run_checks` over every check, with the pass rate of each half under "halves"."""
+    figures = run_checks(positive_probability)
+    figures["halves"] = {
+        half: run_checks(positive_probability, checks)["pass_rate"] for half, checks in halves().items()
+    }
+    return figures
